@@ -1,0 +1,87 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every Swift target: the upcoming features swift-log and swift-nio turn on.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "StreamKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StreamKit", targets: ["StreamKit"]),
+        .library(name: "StreamKitMQTT", targets: ["StreamKitMQTT"]),
+        .library(name: "StreamKitKafka", targets: ["StreamKitKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // The core: graph, time, watermarks, windows, aggregates, keyed state, file I/O.
+        .target(
+            name: "StreamKit",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // System libraries, found through pkg-config.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+
+        // Connectors.
+        .target(
+            name: "StreamKitMQTT",
+            dependencies: ["StreamKit", "CMosquitto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StreamKitKafka",
+            dependencies: ["StreamKit", "CRdKafka"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Examples.
+        .executableTarget(
+            name: "sensor-minutes",
+            dependencies: ["StreamKit"],
+            path: "Sources/examples/sensor-minutes",
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests.
+        .testTarget(
+            name: "StreamKitTests",
+            dependencies: [
+                "StreamKit",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreamKitMQTTTests",
+            dependencies: ["StreamKitMQTT"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreamKitKafkaTests",
+            dependencies: ["StreamKitKafka"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

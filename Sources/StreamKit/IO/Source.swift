@@ -1,0 +1,65 @@
+/// A source of elements: the description of where a pipeline's data comes from.
+///
+/// A `Source` is a value that can be shared across tasks; when the pipeline runs it calls
+/// ``makeReader(context:)`` once, on the task that will read, and then pulls batches from the
+/// reader. StreamKit ships sources for Swift sequences (``SequenceSource``), async sequences
+/// (``AsyncSequenceSource``), CSV files (``CSVSource``) and JSON Lines files (``JSONLinesSource``);
+/// the connectors add MQTT and Kafka.
+public protocol Source<Element>: Sendable {
+    /// The element type the source produces.
+    associatedtype Element: Sendable
+    /// The reader that does the work on the pipeline's task.
+    associatedtype Reader: SourceReader<Element>
+
+    /// Opens the source.
+    /// - Parameter context: The pipeline's settings for this source.
+    /// - Throws: When the source cannot be opened (a missing file, an unreachable broker).
+    func makeReader(context: SourceContext) async throws -> Reader
+}
+
+/// The reading end of a ``Source``, owned by one task.
+public protocol SourceReader<Element> {
+    /// The element type the reader produces.
+    associatedtype Element: Sendable
+
+    /// Reads what is available, up to `maximumCount` elements.
+    ///
+    /// Return ``SourceRead/chunk(_:)`` with the elements (and any rejected records),
+    /// ``SourceRead/tick(_:)`` when the reader waited and no data came (so that idle inputs can be
+    /// detected), or ``SourceRead/end`` when the input is exhausted.
+    mutating func read(maximumCount: Int) async throws -> SourceRead<Element>
+}
+
+/// What a ``SourceReader`` returns from one read.
+public enum SourceRead<Element: Sendable>: Sendable {
+    /// Elements read, with the records that could not be read.
+    case chunk(SourceChunk<Element>)
+    /// No data for now; the processing-time clock reads the given time.
+    case tick(Timestamp)
+    /// The input is exhausted.
+    case end
+}
+
+/// Elements read by a ``SourceReader`` in one call.
+public struct SourceChunk<Element: Sendable>: Sendable {
+    /// The elements, in input order.
+    public var elements: [Element]
+    /// Records that could not be read, for the source's error output.
+    public var errors: [ErrorRecord]
+
+    /// Creates a chunk.
+    public init(elements: [Element], errors: [ErrorRecord] = []) {
+        self.elements = elements
+        self.errors = errors
+    }
+}
+
+/// The pipeline's settings, as a source sees them.
+public struct SourceContext: Sendable {
+    /// The source's name in the pipeline.
+    public var name: String
+    /// How many elements the pipeline wants per batch.
+    public var batchSize: Int
+    /// How often a waiting reader should return ``SourceRead/tick(_:)``, so that idleness is noticed.
+    public var tickInterval: Duration
+}

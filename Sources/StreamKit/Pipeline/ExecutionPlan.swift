@@ -1,0 +1,263 @@
+import Logging
+
+/// A validated graph cut into stages, ready to run.
+///
+/// A stage is a part of the graph that one task runs without queues: a source with the stateless
+/// operators after it, or the keyed part of the graph on one worker. Stages meet at bounded
+/// channels: a key-partitioned exchange in front of the workers, a gather in front of a sink that
+/// receives from several workers, and a merge. Each stage runs as many copies as it has
+/// ``Stage/instances``.
+struct ExecutionPlan: Sendable {
+    struct Stage: Sendable {
+        /// The node that receives from the stage's channel (or the source).
+        var entry: Int
+        /// How many copies of the stage run.
+        var instances: Int
+        /// How many producers send into each copy's channel.
+        var producers: Int = 0
+    }
+
+    let graph: PipelineGraph
+    let configuration: PipelineConfiguration
+    let pipelineName: String
+    private(set) var stages: [Stage] = []
+    /// The stage of each node.
+    private(set) var stageOf: [Int] = []
+    /// For each node and input index: the producer index of the first copy of that input.
+    private(set) var producerOffsets: [[Int]] = []
+    let consumers: [PortRef: [(node: Int, input: Int)]]
+
+    init(graph: PipelineGraph, configuration: PipelineConfiguration, pipelineName: String) throws {
+        self.graph = graph
+        self.configuration = configuration
+        self.pipelineName = pipelineName
+        self.consumers = graph.consumers()
+        try validate()
+        planStages()
+    }
+
+    // MARK: Validation
+
+    private func validate() throws {
+        var problems = configuration.problems() + graph.problems
+        if graph.nodes.isEmpty {
+            problems.append("the pipeline has no source: add one with pipeline.source(...)")
+        } else if !graph.nodes.contains(where: { $0.role == .sink }) {
+            problems.append("the pipeline has no sink: end each stream with .sink(...)")
+        }
+        var hasEventTime = [Bool](repeating: false, count: graph.nodes.count)
+        for node in graph.nodes {
+            let inputsTimed = node.inputs.map { hasEventTime[$0.node] }
+            switch node.timeRule {
+            case .assigns:
+                hasEventTime[node.id] = true
+            case .requires:
+                if inputsTimed.contains(false) {
+                    problems.append(
+                        "'\(node.name)' needs event time: call .eventTime(...) on its input stream before it"
+                    )
+                }
+                hasEventTime[node.id] = true
+            case .inherits:
+                if Set(inputsTimed).count > 1 {
+                    problems.append(
+                        "'\(node.name)' merges streams with and without event time: call .eventTime(...) on every input or on none"
+                    )
+                }
+                hasEventTime[node.id] = inputsTimed.contains(true)
+            }
+            if node.factory == nil {
+                problems.append("'\(node.name)' is not complete: a window needs .aggregate(...) or .reduce(...)")
+            }
+            if node.role != .sink, consumers[PortRef(node: node.id, port: PortIndex.main)] == nil {
+                problems.append(
+                    "the output of '\(node.name)' goes nowhere: end the stream with .sink(...) or remove the operator"
+                )
+            }
+        }
+        if !problems.isEmpty {
+            let isGraph = configuration.problems().isEmpty
+            throw StreamKitError(
+                code: isGraph ? .invalidGraph : .invalidConfiguration,
+                message: "pipeline '\(pipelineName)' cannot start: " + problems.joined(separator: "; ")
+            )
+        }
+    }
+
+    // MARK: Stages
+
+    private mutating func planStages() {
+        stageOf = Array(repeating: -1, count: graph.nodes.count)
+        // Node ids are assigned in creation order, and a node's inputs exist before it: id order is
+        // a topological order.
+        for node in graph.nodes {
+            switch node.role {
+            case .source:
+                newStage(entry: node.id, instances: 1)
+            case .merge:
+                newStage(entry: node.id, instances: 1)
+            case .keyBy where configuration.workers > 1:
+                newStage(entry: node.id, instances: configuration.workers)
+            default:
+                let inputStage = stageOf[node.inputs[0].node]
+                let inputInstances = stages[inputStage].instances
+                let wanted = node.role == .sink ? 1 : inputInstances
+                if wanted != inputInstances {
+                    newStage(entry: node.id, instances: wanted)
+                } else {
+                    stageOf[node.id] = inputStage
+                }
+            }
+        }
+        producerOffsets = graph.nodes.map { node in
+            var offset = 0
+            return node.inputs.map { input in
+                defer { offset += stages[stageOf[input.node]].instances }
+                return offset
+            }
+        }
+        for index in stages.indices {
+            let entry = graph.nodes[stages[index].entry]
+            stages[index].producers = entry.inputs.reduce(0) { $0 + stages[stageOf[$1.node]].instances }
+        }
+    }
+
+    private mutating func newStage(entry: Int, instances: Int) {
+        stageOf[entry] = stages.count
+        stages.append(Stage(entry: entry, instances: instances))
+    }
+
+    /// Whether a node receives from a channel rather than by direct calls.
+    func isStageEntry(_ node: Int) -> Bool { stages[stageOf[node]].entry == node }
+
+    // MARK: Running
+
+    func run() async throws {
+        // One channel per copy of every stage that is not a source.
+        let channels: [[AnyObject]] = stages.map { stage in
+            let entry = graph.nodes[stage.entry]
+            guard let type = entry.inputType else { return [] }
+            return (0..<stage.instances).map { _ in type.makeChannel(capacity: configuration.channelCapacity) }
+        }
+        let sendableChannels = ChannelTable(channels: channels)
+        let closeAll: @Sendable () -> Void = { [stages, graph] in
+            for (index, stage) in stages.enumerated() {
+                guard let type = graph.nodes[stage.entry].inputType else { continue }
+                for channel in sendableChannels.channels[index] { type.close(channel: channel) }
+            }
+        }
+        configuration.logger.debug(
+            "starting pipeline",
+            metadata: ["pipeline": "\(pipelineName)", "stages": "\(stages.count)", "workers": "\(configuration.workers)"]
+        )
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (stageIndex, stage) in stages.enumerated() {
+                    for instance in 0..<stage.instances {
+                        group.addTask {
+                            let runner = try await self.instantiate(
+                                stage: stageIndex,
+                                instance: instance,
+                                channels: sendableChannels.channels
+                            )
+                            try await runner.run()
+                        }
+                    }
+                }
+                if needsClock {
+                    group.addTask { [stages, graph, configuration] in
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: configuration.tickInterval)
+                            let now = Timestamp.now
+                            for (index, stage) in stages.enumerated() {
+                                guard let type = graph.nodes[stage.entry].inputType else { continue }
+                                for channel in sendableChannels.channels[index] { type.tick(channel: channel, now: now) }
+                            }
+                        }
+                    }
+                }
+                // The clock task runs until cancelled: wait for the stages, then stop it.
+                var remaining = stages.reduce(0) { $0 + $1.instances }
+                while remaining > 0, try await group.next() != nil {
+                    remaining -= 1
+                }
+                group.cancelAll()
+            }
+        } catch {
+            closeAll()
+            throw error
+        }
+    }
+
+    /// Whether some operator needs the processing-time clock in channel-fed stages.
+    private var needsClock: Bool { stages.contains { graph.nodes[$0.entry].inputType != nil } }
+
+    /// Builds the operators of one copy of a stage, from its entry to its edges, inside the task
+    /// that will run them.
+    private func instantiate(stage: Int, instance: Int, channels: [[AnyObject]]) async throws -> any StageRunner {
+        var built: [Int: Any] = [:]
+        let clockUsers = ClockUsers()
+        let entry = stages[stage].entry
+
+        func build(_ id: Int) async throws -> Any {
+            if let existing = built[id] { return existing }
+            let node = graph.nodes[id]
+            var outputs: [[Any]] = [[], [], []]
+            for port in node.outputTypes.keys.sorted() {
+                let portRef = PortRef(node: id, port: port)
+                for (consumerID, inputIndex) in consumers[portRef] ?? [] {
+                    let consumer = graph.nodes[consumerID]
+                    if stageOf[consumerID] == stage && !isStageEntry(consumerID) {
+                        outputs[port].append(try await build(consumerID))
+                        continue
+                    }
+                    let target = stages[stageOf[consumerID]]
+                    let producer = producerOffsets[consumerID][inputIndex] + instance
+                    let targetChannels = channels[stageOf[consumerID]]
+                    if target.instances > 1 {
+                        guard let makeExchange = consumer.makeExchange else {
+                            preconditionFailure("a parallel stage must start with a key-by exchange")
+                        }
+                        outputs[port].append(makeExchange(targetChannels, producer))
+                    } else {
+                        outputs[port].append(
+                            node.outputTypes[port]!.makeSender(channel: targetChannels[0], producer: producer)
+                        )
+                    }
+                }
+            }
+            let context = BuildContext(
+                pipelineName: pipelineName,
+                nodeName: node.name,
+                instance: instance,
+                instances: stages[stage].instances,
+                configuration: configuration
+            )
+            let made = try await node.factory!(context, outputs, clockUsers)
+            built[id] = made
+            return made
+        }
+
+        let entryNode = graph.nodes[entry]
+        // Build everything downstream first, so the clock users of the stage are known.
+        let entryOperator = try await build(entry)
+        if entryNode.role == .source {
+            return entryOperator as! any StageRunner
+        }
+        return entryNode.inputType!.makeChannelStage(
+            channel: channels[stage][instance],
+            entry: entryOperator,
+            producers: stages[stage].producers,
+            clockUsers: clockUsers.users
+        )
+    }
+}
+
+/// The channels of a running plan, shared by its tasks.
+///
+/// `@unchecked Sendable` is safe: the array is never mutated after creation, and every element is a
+/// `BoundedChannel`, which is `Sendable`; it is stored as `AnyObject` only because the element
+/// types differ.
+struct ChannelTable: @unchecked Sendable {
+    let channels: [[AnyObject]]
+}

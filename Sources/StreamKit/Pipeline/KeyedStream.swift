@@ -1,0 +1,172 @@
+/// A stream partitioned by key, made by ``Stream/key(name:by:)-(_,(Element)->Key)``: the input of
+/// windows and keyed process functions, which keep state per key.
+public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>: Sendable {
+    /// The partitioned stream.
+    public let stream: Stream<Element>
+    /// The key of an element.
+    public let key: @Sendable (Element) -> Key
+
+    /// Groups the stream's elements into windows per key.
+    /// - Parameters:
+    ///   - spec: Which windows an element belongs to.
+    ///   - allowedLateness: How long after a window has fired late elements still update it. An
+    ///     element whose window ended, plus this, at or before the watermark goes to
+    ///     ``WindowedStream/late``.
+    ///   - name: A stable name for the window operator (default: `window-N`).
+    public func window(_ spec: WindowSpec, allowedLateness: Duration = .zero, name: String? = nil)
+        -> WindowedStream<Key, Element>
+    {
+        let pipeline = stream.pipeline
+        for problem in spec.problems() { pipeline.reportProblem(problem) }
+        if allowedLateness < .zero {
+            pipeline.reportProblem("allowed lateness is \(allowedLateness): use .zero or a positive duration")
+        }
+        let placeholder: Stream<Never> = stream.then(
+            kind: "window",
+            label: "window \(spec)",
+            name: name,
+            role: .keyed,
+            outputTypes: [PortIndex.late: TypedPort<Element>()],
+            timeRule: .requires,
+            isStateful: true,
+            factory: nil
+        )
+        return WindowedStream(keyed: self, spec: spec, allowedLateness: allowedLateness, node: placeholder.port.node)
+    }
+
+    /// Runs your own stateful operator on each key: see ``KeyedProcessFunction``.
+    /// - Parameters:
+    ///   - function: The operator.
+    ///   - name: A stable name for the operator (default: `process-N`); its state is stored under
+    ///     this name in checkpoints.
+    /// - Returns: The stream of what the function emits. Elements whose call threw are on the
+    ///   result's ``Stream/errors`` output.
+    public func process<Function: KeyedProcessFunction>(_ function: Function, name: String? = nil)
+        -> Stream<Function.Output>
+    where Function.Key == Key, Function.Input == Element {
+        let key = self.key
+        return stream.then(
+            kind: "process",
+            label: "process \(String(describing: Function.self).prefix(while: { $0 != "<" }))",
+            name: name,
+            role: .keyed,
+            outputTypes: [PortIndex.errors: TypedPort<ErrorRecord>()],
+            timeRule: .requires,
+            isStateful: true
+        ) { context, outputs, _ in
+            KeyedProcessOperator(
+                function: function,
+                key: key,
+                downstream: Downstream(erased: outputs[PortIndex.main]),
+                errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context)
+            ) as any BatchOperator<Element>
+        }
+    }
+}
+
+/// A keyed stream grouped into windows, made by ``KeyedStream/window(_:allowedLateness:name:)``:
+/// call ``aggregate(_:)`` to say what each window computes.
+public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendable>: Sendable {
+    let keyed: KeyedStream<Key, Element>
+    let spec: WindowSpec
+    let allowedLateness: Duration
+    let node: Int
+
+    /// The elements that arrived too late for all their windows. Connect it to a sink to keep
+    /// them; otherwise they are counted and dropped.
+    public var late: Stream<Element> {
+        Stream<Never>(pipeline: keyed.stream.pipeline, port: PortRef(node: node, port: PortIndex.main))
+            .sideOutput(PortIndex.late, what: "late output")
+    }
+
+    /// Computes one aggregate per key and window.
+    /// - Returns: The stream of window results, each emitted when the watermark passes the
+    ///   window's end.
+    public func aggregate<A: Aggregation>(_ aggregation: A) -> Stream<WindowResult<Key, A.Output>>
+    where A.Input == Element {
+        let key = keyed.key
+        let spec = self.spec
+        let lateness = allowedLateness
+        let pipeline = keyed.stream.pipeline
+        let factory: NodeFactory = { context, outputs, _ in
+            let downstream = Downstream<WindowResult<Key, A.Output>>(erased: outputs[PortIndex.main])
+            let late = Downstream<Element>(erased: outputs[PortIndex.late])
+            if case .session(let gap) = spec.kind {
+                return SessionWindowOperator(
+                    key: key,
+                    aggregation: aggregation,
+                    gap: gap,
+                    allowedLateness: lateness,
+                    downstream: downstream,
+                    lateOutput: late
+                ) as any BatchOperator<Element>
+            }
+            return WindowOperator(
+                key: key,
+                aggregation: aggregation,
+                spec: spec,
+                allowedLateness: lateness,
+                downstream: downstream,
+                lateOutput: late,
+                name: context.nodeName
+            ) as any BatchOperator<Element>
+        }
+        let completed = pipeline.complete(
+            node: node,
+            label: "window \(spec)",
+            outputType: TypedPort<WindowResult<Key, A.Output>>(),
+            factory: factory
+        )
+        if !completed {
+            pipeline.reportProblem(
+                "window '\(pipeline.nodeName(node))' was aggregated twice: call .window(...) again for a second aggregate"
+            )
+        }
+        return Stream(pipeline: pipeline, port: PortRef(node: node, port: PortIndex.main))
+    }
+
+    /// Computes two aggregates per key and window in one pass.
+    public func aggregate<A: Aggregation, B: Aggregation>(_ a: A, _ b: B)
+        -> Stream<WindowResult<Key, (A.Output, B.Output)>>
+    where A.Input == Element, B.Input == Element {
+        aggregate(AggregationPair(a, b))
+    }
+
+    /// Computes three aggregates per key and window in one pass.
+    public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation>(_ a: A, _ b: B, _ c: C)
+        -> Stream<WindowResult<Key, (A.Output, B.Output, C.Output)>>
+    where A.Input == Element, B.Input == Element, C.Input == Element {
+        aggregate(MappedAggregation(AggregationPair(a, AggregationPair(b, c))) { ($0.0, $0.1.0, $0.1.1) })
+    }
+
+    /// Computes four aggregates per key and window in one pass.
+    public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation, D: Aggregation>(
+        _ a: A,
+        _ b: B,
+        _ c: C,
+        _ d: D
+    ) -> Stream<WindowResult<Key, (A.Output, B.Output, C.Output, D.Output)>>
+    where A.Input == Element, B.Input == Element, C.Input == Element, D.Input == Element {
+        aggregate(
+            MappedAggregation(AggregationPair(AggregationPair(a, b), AggregationPair(c, d))) {
+                ($0.0.0, $0.0.1, $0.1.0, $0.1.1)
+            }
+        )
+    }
+
+    /// Computes five aggregates per key and window in one pass.
+    public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation, D: Aggregation, E: Aggregation>(
+        _ a: A,
+        _ b: B,
+        _ c: C,
+        _ d: D,
+        _ e: E
+    ) -> Stream<WindowResult<Key, (A.Output, B.Output, C.Output, D.Output, E.Output)>>
+    where A.Input == Element, B.Input == Element, C.Input == Element, D.Input == Element, E.Input == Element {
+        aggregate(
+            MappedAggregation(AggregationPair(AggregationPair(a, b), AggregationPair(c, AggregationPair(d, e)))) {
+                ($0.0.0, $0.0.1, $0.1.0, $0.1.1.0, $0.1.1.1)
+            }
+        )
+    }
+}

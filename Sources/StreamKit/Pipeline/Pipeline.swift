@@ -1,0 +1,193 @@
+import Synchronization
+
+/// A dataflow graph of sources, operators and sinks, and the program that runs it.
+///
+/// Build the graph by calling ``source(_:name:)`` and chaining operators on the typed
+/// ``Stream`` it returns; every stream must end in a sink. Then call ``run()``: it returns when
+/// every bounded source is exhausted and every window has fired, or throws the first error.
+///
+/// ```swift
+/// let pipeline = Pipeline("minute-means")
+/// let means = CollectingSink<WindowResult<String, (Int, Double)>>()
+/// pipeline
+///     .source(SequenceSource(readings))
+///     .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)))
+///     .key(by: { $0.sensor })
+///     .window(.tumbling(.minutes(1)))
+///     .aggregate(Count(), Mean { $0.value })
+///     .sink(means)
+/// try await pipeline.run()
+/// ```
+///
+/// - Important: A pipeline runs once. Build a new one to run the graph again.
+public final class Pipeline: Sendable {
+    /// The pipeline's name, used in logs, metrics and checkpoints.
+    public let name: String
+    /// How the pipeline runs.
+    public let configuration: PipelineConfiguration
+
+    let graph = Mutex(PipelineGraph())
+    private let started = Atomic<Bool>(false)
+
+    /// Creates an empty pipeline.
+    /// - Parameters:
+    ///   - name: The pipeline's name.
+    ///   - configuration: Parallelism, batch size, queues and logging.
+    public init(_ name: String, configuration: PipelineConfiguration = PipelineConfiguration()) {
+        self.name = name
+        self.configuration = configuration
+    }
+
+    /// Adds a source to the graph.
+    /// - Parameters:
+    ///   - source: Where the elements come from.
+    ///   - name: A stable name for the source (default: `source-N`).
+    /// - Returns: The stream of the source's elements. Records the source rejects are on its
+    ///   ``Stream/errors`` output.
+    public func source<S: Source>(_ source: S, name: String? = nil) -> Stream<S.Element> {
+        let id = graph.withLock { graph in
+            let id = graph.nodes.count
+            let nodeName = graph.uniqueName(name, kind: "source")
+            let factory: NodeFactory = { context, outputs, clockUsers in
+                let reader = try await source.makeReader(
+                    context: SourceContext(
+                        name: context.nodeName,
+                        batchSize: context.configuration.batchSize,
+                        tickInterval: context.configuration.tickInterval
+                    )
+                )
+                return SourceStage<S.Reader>(
+                    reader: reader,
+                    downstream: Downstream(erased: outputs[PortIndex.main]),
+                    errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context),
+                    batchSize: context.configuration.batchSize,
+                    clockUsers: clockUsers.users
+                ) as any StageRunner
+            }
+            graph.nodes.append(
+                GraphNode(
+                    id: id,
+                    name: nodeName,
+                    label: "source \(String(describing: S.self).prefix(while: { $0 != "<" }))",
+                    role: .source,
+                    inputs: [],
+                    inputType: nil,
+                    outputTypes: [PortIndex.main: TypedPort<S.Element>(), PortIndex.errors: TypedPort<ErrorRecord>()],
+                    timeRule: .inherits,
+                    isStateful: false,
+                    factory: factory
+                )
+            )
+            return id
+        }
+        return Stream(pipeline: self, port: PortRef(node: id, port: PortIndex.main))
+    }
+
+    /// Adds an in-memory sequence as a source.
+    public func source<S: Sequence & Sendable>(_ elements: S, name: String? = nil) -> Stream<S.Element>
+    where S.Element: Sendable {
+        source(SequenceSource(elements), name: name)
+    }
+
+    /// Merges streams of one type into one stream. The watermark of the result is the minimum over
+    /// the inputs that are not idle.
+    public func merge<Element>(_ streams: [Stream<Element>], name: String? = nil) -> Stream<Element> {
+        precondition(streams.allSatisfy { $0.pipeline === self }, "merge streams of the same pipeline")
+        return addNode(
+            kind: "merge",
+            label: "merge",
+            name: name,
+            role: .merge,
+            inputs: streams.map(\.port),
+            inputType: TypedPort<Element>(),
+            outputTypes: [PortIndex.main: TypedPort<Element>()],
+            timeRule: .inherits
+        ) { _, outputs, _ in
+            PassThroughOperator<Element>(downstream: Downstream(erased: outputs[PortIndex.main]))
+                as any BatchOperator<Element>
+        }
+    }
+
+    /// Merges streams of one type into one stream; see ``merge(_:name:)-(_,_)``.
+    public func merge<Element>(_ streams: Stream<Element>..., name: String? = nil) -> Stream<Element> {
+        merge(streams, name: name)
+    }
+
+    /// Records a configuration mistake, reported when the pipeline starts.
+    func reportProblem(_ problem: String) {
+        graph.withLock { $0.problems.append(problem) }
+    }
+
+    /// Adds a node and returns a stream of its main output.
+    @discardableResult
+    func addNode<Output>(
+        kind: String,
+        label: String,
+        name: String?,
+        role: NodeRole,
+        inputs: [PortRef],
+        inputType: any PortType,
+        outputTypes: [Int: any PortType],
+        timeRule: TimeRule,
+        isStateful: Bool = false,
+        makeExchange: (@Sendable ([AnyObject], Int) -> Any)? = nil,
+        factory: NodeFactory?
+    ) -> Stream<Output> {
+        let id = graph.withLock { graph in
+            let id = graph.nodes.count
+            graph.nodes.append(
+                GraphNode(
+                    id: id,
+                    name: graph.uniqueName(name, kind: kind),
+                    label: label,
+                    role: role,
+                    inputs: inputs,
+                    inputType: inputType,
+                    outputTypes: outputTypes,
+                    timeRule: timeRule,
+                    isStateful: isStateful,
+                    factory: factory,
+                    makeExchange: makeExchange
+                )
+            )
+            return id
+        }
+        return Stream(pipeline: self, port: PortRef(node: id, port: PortIndex.main))
+    }
+
+    /// Sets the factory of a node created without one.
+    func complete(node: Int, label: String, outputType: any PortType, factory: @escaping NodeFactory) -> Bool {
+        graph.withLock { graph in
+            guard graph.nodes[node].factory == nil else { return false }
+            graph.nodes[node].factory = factory
+            graph.nodes[node].label = label
+            graph.nodes[node].outputTypes[PortIndex.main] = outputType
+            return true
+        }
+    }
+
+    /// The name of a node.
+    func nodeName(_ node: Int) -> String {
+        graph.withLock { $0.nodes[node].name }
+    }
+
+    /// Runs the pipeline until its bounded sources are exhausted and every window has fired.
+    ///
+    /// Unbounded sources (MQTT, Kafka) make the pipeline run until the task is cancelled.
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/invalidGraph`` or
+    ///   ``StreamKitError/Code/invalidConfiguration`` before anything runs when the graph or the
+    ///   configuration has a mistake; otherwise the first error a source, operator or sink threw.
+    public func run() async throws {
+        guard !started.exchange(true, ordering: .relaxed) else {
+            throw StreamKitError(code: .invalidGraph, message: "pipeline '\(name)' has already run: build a new Pipeline")
+        }
+        let plan = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
+        try await plan.run()
+    }
+
+    /// Checks the graph and the configuration without running anything.
+    /// - Throws: The error ``run()`` would throw before starting.
+    public func validate() throws {
+        _ = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
+    }
+}

@@ -1,0 +1,254 @@
+import Synchronization
+
+/// A typed stream of elements in a ``Pipeline``'s graph: the handle on which operators are chained.
+///
+/// A `Stream` is a description, not a container: each method adds a node to the graph and returns
+/// the stream of that node's output. Types flow through the chain, so wiring a stream of one type
+/// into an operator that expects another is a compile error. Calling two methods on the same
+/// stream fans it out: both consumers receive every element.
+public struct Stream<Element: Sendable>: Sendable {
+    /// The pipeline this stream belongs to.
+    public let pipeline: Pipeline
+    let port: PortRef
+
+    init(pipeline: Pipeline, port: PortRef) {
+        self.pipeline = pipeline
+        self.port = port
+    }
+
+    /// The name of the operator or source that produces this stream.
+    public var operatorName: String { pipeline.nodeName(port.node) }
+
+    /// Adds a one-input node consuming this stream.
+    func then<Output>(
+        kind: String,
+        label: String? = nil,
+        name: String?,
+        role: NodeRole = .transform,
+        outputTypes: [Int: any PortType] = [:],
+        timeRule: TimeRule = .inherits,
+        isStateful: Bool = false,
+        makeExchange: (@Sendable ([AnyObject], Int) -> Any)? = nil,
+        factory: NodeFactory?
+    ) -> Stream<Output> {
+        var types = outputTypes
+        if types[PortIndex.main] == nil { types[PortIndex.main] = TypedPort<Output>() }
+        return pipeline.addNode(
+            kind: kind,
+            label: label ?? kind,
+            name: name,
+            role: role,
+            inputs: [port],
+            inputType: TypedPort<Element>(),
+            outputTypes: types,
+            timeRule: timeRule,
+            isStateful: isStateful,
+            makeExchange: makeExchange,
+            factory: factory
+        )
+    }
+
+    /// The records rejected by the operator or source that produces this stream, each with the
+    /// reason and the raw input.
+    ///
+    /// Sources that decode (``CSVSource``, ``JSONLinesSource``) and ``tryMap(name:_:)`` reject
+    /// records; connect this output to a sink to keep them. Records nobody consumes are counted
+    /// and logged as warnings.
+    public var errors: Stream<ErrorRecord> {
+        sideOutput(PortIndex.errors, what: "an error output")
+    }
+
+    /// The stream of a side output port of this stream's node.
+    func sideOutput<T>(_ index: Int, what: String) -> Stream<T> {
+        let exists = pipeline.graph.withLock { $0.nodes[port.node].outputTypes[index] != nil }
+        if !exists {
+            pipeline.reportProblem(
+                "'\(operatorName)' has no \(what): only operators that can reject or drop records have one"
+            )
+        }
+        return Stream<T>(pipeline: pipeline, port: PortRef(node: port.node, port: index))
+    }
+}
+
+// MARK: - Stateless operators
+
+extension Stream {
+    /// Transforms each element.
+    /// - Parameters:
+    ///   - name: A stable name for the operator (default: `map-N`).
+    ///   - transform: The function applied to each element.
+    public func map<Output: Sendable>(
+        name: String? = nil,
+        _ transform: @escaping @Sendable (Element) -> Output
+    ) -> Stream<Output> {
+        then(kind: "map", name: name) { _, outputs, _ in
+            MapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
+                as any BatchOperator<Element>
+        }
+    }
+
+    /// Keeps the elements for which `isIncluded` returns `true`.
+    public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> Stream<Element> {
+        then(kind: "filter", name: name) { _, outputs, _ in
+            FilterOperator(isIncluded: isIncluded, downstream: Downstream(erased: outputs[PortIndex.main]))
+                as any BatchOperator<Element>
+        }
+    }
+
+    /// Transforms each element and keeps the non-`nil` results.
+    public func compactMap<Output: Sendable>(
+        name: String? = nil,
+        _ transform: @escaping @Sendable (Element) -> Output?
+    ) -> Stream<Output> {
+        then(kind: "compactMap", name: name) { _, outputs, _ in
+            CompactMapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
+                as any BatchOperator<Element>
+        }
+    }
+
+    /// Transforms each element into a sequence and emits the sequence's elements, each with the
+    /// event time of the element it came from.
+    public func flatMap<Results: Sequence>(
+        name: String? = nil,
+        _ transform: @escaping @Sendable (Element) -> Results
+    ) -> Stream<Results.Element> where Results: Sendable, Results.Element: Sendable {
+        then(kind: "flatMap", name: name) { _, outputs, _ in
+            FlatMapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
+                as any BatchOperator<Element>
+        }
+    }
+
+    /// Transforms each element with a function that may throw; an element whose function throws
+    /// goes to this operator's ``errors`` output with the error as the reason.
+    public func tryMap<Output: Sendable>(
+        name: String? = nil,
+        _ transform: @escaping @Sendable (Element) throws -> Output
+    ) -> Stream<Output> {
+        then(
+            kind: "tryMap",
+            name: name,
+            outputTypes: [PortIndex.errors: TypedPort<ErrorRecord>()]
+        ) { context, outputs, _ in
+            TryMapOperator(
+                transform: transform,
+                raw: { element in
+                    if let bytes = element as? [UInt8] { return bytes }
+                    if let text = element as? String { return Array(text.utf8) }
+                    return Array(String(describing: element).utf8)
+                },
+                downstream: Downstream(erased: outputs[PortIndex.main]),
+                errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context)
+            ) as any BatchOperator<Element>
+        }
+    }
+
+    /// Assigns each element its event time and starts tracking the watermark.
+    ///
+    /// - Parameters:
+    ///   - timestamp: The event time of an element.
+    ///   - watermark: How far out of order elements may arrive, and when the input counts as idle.
+    ///   - name: A stable name for the operator (default: `eventTime-N`).
+    public func eventTime(
+        _ timestamp: @escaping @Sendable (Element) -> Timestamp,
+        watermark: WatermarkStrategy,
+        name: String? = nil
+    ) -> Stream<Element> {
+        for problem in watermark.problems() { pipeline.reportProblem(problem) }
+        return then(
+            kind: "eventTime",
+            label: "eventTime (bound \(watermark.bound))",
+            name: name,
+            timeRule: .assigns
+        ) { _, outputs, clockUsers in
+            let op = EventTimeOperator(
+                extract: timestamp,
+                strategy: watermark,
+                downstream: Downstream(erased: outputs[PortIndex.main])
+            )
+            if watermark.idleTimeout != nil { clockUsers.users.append(op) }
+            return op as any BatchOperator<Element>
+        }
+    }
+
+    /// Assigns event time from a key path; see ``eventTime(_:watermark:name:)``.
+    public func eventTime(
+        _ timestamp: any KeyPath<Element, Timestamp> & Sendable,
+        watermark: WatermarkStrategy,
+        name: String? = nil
+    ) -> Stream<Element> {
+        eventTime({ $0[keyPath: timestamp] }, watermark: watermark, name: name)
+    }
+
+    /// Partitions the stream by key: every element with the same key goes to the same worker, so
+    /// keyed state and windows see all of a key's elements.
+    ///
+    /// - Parameters:
+    ///   - name: A stable name for the exchange (default: `keyBy-N`).
+    ///   - key: The key of an element.
+    public func key<Key: Hashable & Sendable & Codable>(
+        name: String? = nil,
+        by key: @escaping @Sendable (Element) -> Key
+    ) -> KeyedStream<Key, Element> {
+        let stream: Stream<Element> = then(
+            kind: "keyBy",
+            name: name,
+            role: .keyBy,
+            makeExchange: { channels, producer in
+                ExchangeSender<Element, Key>(
+                    channels: channels.map { $0 as! BoundedChannel<ChannelMessage<Element>> },
+                    producer: producer,
+                    key: key
+                ) as any BatchOperator<Element>
+            }
+        ) { _, outputs, _ in
+            PassThroughOperator<Element>(downstream: Downstream(erased: outputs[PortIndex.main]))
+                as any BatchOperator<Element>
+        }
+        return KeyedStream(stream: stream, key: key)
+    }
+
+    /// Partitions the stream by a key path; see ``key(name:by:)-(_,(Element)->Key)``.
+    public func key<Key: Hashable & Sendable & Codable>(
+        name: String? = nil,
+        by key: any KeyPath<Element, Key> & Sendable
+    ) -> KeyedStream<Key, Element> {
+        self.key(name: name, by: { $0[keyPath: key] })
+    }
+
+    /// Merges this stream with others of the same type; see ``Pipeline/merge(_:name:)-(_,_)``.
+    public func merge(with others: Stream<Element>..., name: String? = nil) -> Stream<Element> {
+        pipeline.merge([self] + others, name: name)
+    }
+}
+
+// MARK: - Sinks
+
+extension Stream {
+    /// Sends every element to a sink. A sink receives from all workers through one task.
+    /// - Parameters:
+    ///   - sink: Where the elements go.
+    ///   - name: A stable name for the sink (default: `sink-N`).
+    public func sink<S: Sink>(_ sink: S, name: String? = nil) where S.Element == Element {
+        let _: Stream<Never> = then(
+            kind: "sink",
+            label: "sink \(String(describing: S.self).prefix(while: { $0 != "<" }))",
+            name: name,
+            role: .sink,
+            outputTypes: [PortIndex.main: TypedPort<Never>()]
+        ) { context, _, _ in
+            let writer = try await sink.makeWriter(context: SinkContext(name: context.nodeName))
+            return SinkOperator(writer: writer, name: context.nodeName) as any BatchOperator<Element>
+        }
+    }
+
+    /// Calls `body` for each element, on the sink's task.
+    public func forEach(name: String? = nil, _ body: @escaping @Sendable (Element) async throws -> Void) {
+        sink(ForEachSink(body), name: name)
+    }
+
+    /// Prints each element, for examples and debugging.
+    public func print(_ prefix: String = "", name: String? = nil) {
+        sink(PrintSink(prefix: prefix), name: name)
+    }
+}
+

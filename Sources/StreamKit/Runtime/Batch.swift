@@ -1,0 +1,72 @@
+/// A run of elements that travels through the graph together, with their event times and the
+/// watermark in force before each of them.
+///
+/// StreamKit moves batches, not single records: sources emit hundreds to thousands of elements at
+/// once, and each operator handles a batch in one loop. The watermark is still exact per element:
+/// `watermarks[i]` is the watermark that held just before `elements[i]` was produced, so an
+/// operator decides lateness and fires windows exactly as if records had arrived one by one, and
+/// the rows of a pipeline do not depend on how its input was cut into batches.
+///
+/// Before ``Stream/eventTime(_:watermark:name:)`` assigns event time, `timestamps` and
+/// `watermarks` are empty.
+public struct Batch<Element: Sendable>: Sendable {
+    /// The elements.
+    public var elements: [Element]
+    /// The event time of each element, or empty before event time is assigned.
+    public var timestamps: [Timestamp]
+    /// The watermark in force before each element, or empty before event time is assigned.
+    public var watermarks: [Timestamp]
+
+    /// Creates a batch; `timestamps` and `watermarks` are either empty or as long as `elements`.
+    @inlinable
+    public init(elements: [Element], timestamps: [Timestamp] = [], watermarks: [Timestamp] = []) {
+        precondition(timestamps.isEmpty || timestamps.count == elements.count, "one timestamp per element")
+        precondition(watermarks.isEmpty || watermarks.count == elements.count, "one watermark per element")
+        self.elements = elements
+        self.timestamps = timestamps
+        self.watermarks = watermarks
+    }
+
+    /// A batch with room for `capacity` elements, with or without event time.
+    @inlinable
+    init(reservingCapacity capacity: Int, withTime: Bool) {
+        self.elements = []
+        self.timestamps = []
+        self.watermarks = []
+        elements.reserveCapacity(capacity)
+        if withTime {
+            timestamps.reserveCapacity(capacity)
+            watermarks.reserveCapacity(capacity)
+        }
+    }
+
+    /// The number of elements.
+    @inlinable
+    public var count: Int { elements.count }
+
+    /// Whether the batch holds no element.
+    @inlinable
+    public var isEmpty: Bool { elements.isEmpty }
+
+    /// Whether the elements carry event time.
+    @inlinable
+    public var hasEventTime: Bool { !timestamps.isEmpty }
+
+    /// Appends an element with its time, keeping the three arrays aligned.
+    @inlinable
+    mutating func append(_ element: Element, timestamp: Timestamp, watermark: Timestamp) {
+        elements.append(element)
+        timestamps.append(timestamp)
+        watermarks.append(watermark)
+    }
+
+    /// Appends element `index` of `other`, with its time when `other` has it.
+    @inlinable
+    mutating func append<Other>(_ element: Element, timeOf index: Int, in other: Batch<Other>) {
+        elements.append(element)
+        if other.hasEventTime {
+            timestamps.append(other.timestamps[index])
+            watermarks.append(other.watermarks[index])
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/// What travels through a ``BoundedChannel`` between two stages of a pipeline. Every message names
+/// the producer that sent it, so the consumer can keep one watermark per input.
+enum ChannelMessage<Element: Sendable>: Sendable {
+    /// A batch of elements from a producer.
+    case batch(producer: Int, Batch<Element>)
+    /// A producer's watermark moved forward.
+    case watermark(producer: Int, Timestamp)
+    /// A producer has no data for now.
+    case idle(producer: Int)
+    /// A producer's input ended.
+    case end(producer: Int)
+    /// The processing-time clock, for idle detection.
+    case tick(Timestamp)
+}
+
+/// The sending end of a channel, as an operator at the edge of a stage: what an upstream stage
+/// pushes into is delivered, tagged with its producer index, to the downstream stage's task.
+final class ChannelSender<Element: Sendable>: BatchOperator {
+    typealias Input = Element
+    let channel: BoundedChannel<ChannelMessage<Element>>
+    let producer: Int
+
+    init(channel: BoundedChannel<ChannelMessage<Element>>, producer: Int) {
+        self.channel = channel
+        self.producer = producer
+    }
+
+    func process(_ batch: Batch<Element>) async throws {
+        await channel.send(.batch(producer: producer, batch))
+    }
+
+    func advance(to watermark: Timestamp) async throws {
+        await channel.send(.watermark(producer: producer, watermark))
+    }
+
+    func markIdle() async throws {
+        await channel.send(.idle(producer: producer))
+    }
+
+    func finish() async throws {
+        await channel.send(.end(producer: producer))
+    }
+}
+
+/// The sending end of a key-partitioned exchange: routes each element to the worker that owns its
+/// key, and broadcasts watermarks, idleness and the end of input to every worker.
+final class ExchangeSender<Element: Sendable, Key: Hashable>: BatchOperator {
+    typealias Input = Element
+    let channels: [BoundedChannel<ChannelMessage<Element>>]
+    let producer: Int
+    let key: @Sendable (Element) -> Key
+
+    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, key: @escaping @Sendable (Element) -> Key) {
+        self.channels = channels
+        self.producer = producer
+        self.key = key
+    }
+
+    func process(_ batch: Batch<Element>) async throws {
+        let workers = channels.count
+        let expected = batch.count / workers + 16
+        var parts = (0..<workers).map { _ in
+            Batch<Element>(reservingCapacity: expected, withTime: batch.hasEventTime)
+        }
+        let withTime = batch.hasEventTime
+        for index in batch.elements.indices {
+            let element = batch.elements[index]
+            let worker = Partitioner.worker(for: key(element), workers: workers)
+            if withTime {
+                parts[worker].append(element, timestamp: batch.timestamps[index], watermark: batch.watermarks[index])
+            } else {
+                parts[worker].elements.append(element)
+            }
+        }
+        for worker in 0..<workers where !parts[worker].isEmpty {
+            await channels[worker].send(.batch(producer: producer, parts[worker]))
+        }
+    }
+
+    func advance(to watermark: Timestamp) async throws {
+        for channel in channels { await channel.send(.watermark(producer: producer, watermark)) }
+    }
+
+    func markIdle() async throws {
+        for channel in channels { await channel.send(.idle(producer: producer)) }
+    }
+
+    func finish() async throws {
+        for channel in channels { await channel.send(.end(producer: producer)) }
+    }
+}
+
+/// Which worker owns a key.
+enum Partitioner {
+    /// The worker index for `key` among `workers`, from the key's hash.
+    @inlinable
+    static func worker<Key: Hashable>(for key: Key, workers: Int) -> Int {
+        // Multiply-shift on the hash spreads keys whose hashes differ only in high bits.
+        let mixed = UInt64(bitPattern: Int64(key.hashValue)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: (mixed >> 32) % UInt64(workers))
+    }
+}

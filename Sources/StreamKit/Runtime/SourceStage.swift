@@ -1,0 +1,82 @@
+import Logging
+
+/// The loop of a stage that starts at a source: it pulls batches from the reader and pushes them
+/// through the stage's operators, until the input ends.
+final class SourceStage<Reader: SourceReader>: StageRunner {
+    private var reader: Reader
+    private let downstream: Downstream<Reader.Element>
+    private let errors: ErrorOutput
+    private let batchSize: Int
+    private let clockUsers: [any ProcessingTimeAware]
+
+    init(
+        reader: Reader,
+        downstream: Downstream<Reader.Element>,
+        errors: ErrorOutput,
+        batchSize: Int,
+        clockUsers: [any ProcessingTimeAware]
+    ) {
+        self.reader = reader
+        self.downstream = downstream
+        self.errors = errors
+        self.batchSize = batchSize
+        self.clockUsers = clockUsers
+    }
+
+    func run() async throws {
+        while true {
+            try Task.checkCancellation()
+            switch try await reader.read(maximumCount: batchSize) {
+            case .chunk(let chunk):
+                if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
+                try await downstream.process(Batch(elements: chunk.elements))
+            case .tick(let now):
+                for user in clockUsers { try await user.tick(now: now) }
+            case .end:
+                try await downstream.finish()
+                try await errors.finish()
+                return
+            }
+        }
+    }
+}
+
+/// An error side output: rejected records go to its consumers, and are counted and logged when
+/// nothing consumes them, so that they never vanish silently.
+struct ErrorOutput {
+    let downstream: Downstream<ErrorRecord>
+    let origin: String
+    let context: BuildContext
+    private let counter = Counter()
+
+    final class Counter {
+        var count = 0
+    }
+
+    init(_ consumers: [Any], origin: String, context: BuildContext) {
+        self.downstream = Downstream(erased: consumers)
+        self.origin = origin
+        self.context = context
+    }
+
+    /// How many records this output has received.
+    var count: Int { counter.count }
+
+    func emit(_ records: [ErrorRecord]) async throws {
+        counter.count += records.count
+        if downstream.isEmpty {
+            for record in records where counter.count <= 10 || counter.count % 1000 == 0 {
+                context.configuration.logger.warning(
+                    "rejected record (no error sink is attached: add one with .errors.sink(...))",
+                    metadata: ["pipeline": "\(context.pipelineName)", "operator": "\(origin)", "record": "\(record)"]
+                )
+            }
+            return
+        }
+        try await downstream.process(Batch(elements: records))
+    }
+
+    func finish() async throws {
+        try await downstream.finish()
+    }
+}

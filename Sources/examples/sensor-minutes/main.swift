@@ -1,0 +1,3 @@
+import StreamKit
+
+print("placeholder")
