@@ -1,0 +1,45 @@
+import Foundation
+
+/// A source that reads a JSON Lines file: one JSON value per line, decoded into `Element`.
+///
+/// A line that does not decode goes to the source's ``Stream/errors`` output with the file, the
+/// line number, the reason and the raw text; the rest of the file is read on.
+///
+/// ```swift
+/// let readings = pipeline.source(JSONLinesSource<Reading>(path: "readings.jsonl"))
+/// readings.errors.sink(rejected)
+/// ```
+public struct JSONLinesSource<Element: Decodable & Sendable>: Source {
+    /// The file's path.
+    public let path: String
+
+    /// Creates a source for the file at `path`.
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Opens the file.
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` if it cannot be opened.
+    public func makeReader(context: SourceContext) async throws -> Reader {
+        Reader(base: try LineFileReader(path: path, decoder: JSONLineDecoder(), origin: context.name))
+    }
+
+    /// Reads and decodes lines.
+    public struct Reader: SourceReader {
+        var base: LineFileReader<JSONLineDecoder<Element>>
+
+        /// Reads up to `maximumCount` lines.
+        public mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
+            try await base.read(maximumCount: maximumCount)
+        }
+    }
+}
+
+struct JSONLineDecoder<Element: Decodable & Sendable>: LineDecoder {
+    let decoder = JSONDecoder()
+    var hasHeader: Bool { false }
+    mutating func header(_ line: UnsafeBufferPointer<UInt8>) throws {}
+    func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element {
+        try decoder.decode(Element.self, from: Data(buffer: line))
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// How a line-oriented file source turns a line into an element.
+protocol LineDecoder {
+    associatedtype Element: Sendable
+    /// Reads the header line, for formats that have one.
+    mutating func header(_ line: UnsafeBufferPointer<UInt8>) throws
+    /// Decodes one line.
+    func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element
+    /// Whether the first line is a header.
+    var hasHeader: Bool { get }
+}
+
+/// Reads a file line by line, decodes each line, and sends the lines that fail to decode to the
+/// error output with the file, line number, reason and raw text. Empty lines are skipped.
+struct LineFileReader<Decoder: LineDecoder>: SourceReader {
+    typealias Element = Decoder.Element
+    var lines: FileLineReader
+    var decoder: Decoder
+    let origin: String
+    private var headerRead = false
+
+    init(path: String, decoder: Decoder, origin: String) throws {
+        self.lines = try FileLineReader(path: path)
+        self.decoder = decoder
+        self.origin = origin
+    }
+
+    mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
+        var elements: [Element] = []
+        var errors: [ErrorRecord] = []
+        elements.reserveCapacity(maximumCount)
+        let path = lines.path
+        let origin = self.origin
+        var decoder = self.decoder
+        if decoder.hasHeader && !headerRead {
+            headerRead = true
+            var failure: (any Error)?
+            let found = try lines.nextLine { line, _ -> Bool in
+                do { try decoder.header(line) } catch { failure = error }
+                return true
+            }
+            self.decoder = decoder
+            if found == nil {
+                throw StreamKitError(code: .decoding, message: "'\(path)' is empty: a CSV file needs a header line")
+            }
+            if let failure { throw failure }
+        }
+        while elements.count < maximumCount {
+            let more = try lines.nextLine { line, number -> Bool in
+                if line.isEmpty { return true }
+                do {
+                    elements.append(try decoder.decode(line))
+                } catch {
+                    errors.append(
+                        ErrorRecord(
+                            origin: origin,
+                            reason: describe(error),
+                            raw: Array(line),
+                            location: path,
+                            line: number
+                        )
+                    )
+                }
+                return true
+            }
+            if more == nil { break }
+        }
+        if elements.isEmpty && errors.isEmpty {
+            lines.close()
+            return .end
+        }
+        return .chunk(SourceChunk(elements: elements, errors: errors))
+    }
+}
+
+/// A short reason for a decoding failure: what was wrong, and where in the record.
+func describe(_ error: any Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func path(_ context: DecodingError.Context) -> String {
+        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return path.isEmpty ? "" : " at '\(path)'"
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+        return "missing field '\(key.stringValue)'\(path(context))"
+    case .typeMismatch(let type, let context):
+        return "expected \(type)\(path(context)): \(context.debugDescription)"
+    case .valueNotFound(let type, let context):
+        return "missing value of type \(type)\(path(context))"
+    case .dataCorrupted(let context):
+        return "invalid data\(path(context)): \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+
+/// A sink that writes JSON Lines files partitioned by event time, in Hive-style folders:
+/// `raw/date=2024-01-01/hour=13/part-00001.jsonl`.
+///
+/// Each element is one line. A file is written as `part-NNNNN.jsonl.inprogress` and renamed to
+/// `part-NNNNN.jsonl` when it is complete: when it reaches ``maximumFileSize``, when the watermark
+/// passes the end of its partition (no on-time element can arrive for it any more), or when the
+/// input ends. Readers that skip `.inprogress` files therefore see only complete files. Part
+/// numbers continue after the files already present, so a restart never overwrites a file.
+///
+/// Elements go to the partition of their event time; a stream without event time is partitioned by
+/// the time it is written.
+///
+/// ```swift
+/// readings.sink(RollingFileSink<Reading>(directory: "data/raw", partitioning: .hourly))
+/// ```
+public struct RollingFileSink<Element: Sendable>: Sink {
+    /// The root directory of the files.
+    public let directory: String
+    /// The folders files go to.
+    public let partitioning: FilePartitioning
+    /// The size at which a file is closed and a new one started.
+    public let maximumFileSize: Int
+    /// The file name extension, without the dot.
+    public let fileExtension: String
+    /// How an element becomes one line (without the newline).
+    public let format: @Sendable (Element) throws -> [UInt8]
+
+    /// Creates a sink that writes lines produced by `format`.
+    /// - Parameters:
+    ///   - directory: The root directory; created if missing.
+    ///   - partitioning: The folders files go to (default: hourly).
+    ///   - maximumFileSize: The size at which a file is rolled (default: 128 MiB).
+    ///   - fileExtension: The file name extension (default: `jsonl`).
+    ///   - format: How an element becomes one line.
+    public init(
+        directory: String,
+        partitioning: FilePartitioning = .hourly,
+        maximumFileSize: Int = 128 << 20,
+        fileExtension: String = "jsonl",
+        format: @escaping @Sendable (Element) throws -> [UInt8]
+    ) {
+        self.directory = directory
+        self.partitioning = partitioning
+        self.maximumFileSize = maximumFileSize
+        self.fileExtension = fileExtension
+        self.format = format
+    }
+
+    /// Opens the directory.
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` if it cannot be created.
+    public func makeWriter(context: SinkContext) async throws -> Writer {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StreamKitError(
+                code: .io,
+                message: "cannot create the directory '\(directory)' of sink '\(context.name)': check the path and permissions",
+                underlying: error
+            )
+        }
+        return Writer(sink: self)
+    }
+
+    /// Writes lines into the files of the partitions.
+    public final class Writer: SinkWriter {
+        struct OpenFile {
+            var handle: FileHandle
+            var path: String
+            var size: Int
+            var partitionEnd: Timestamp
+        }
+
+        let sink: RollingFileSink
+        private var open: [Timestamp: OpenFile] = [:]
+        private var nextPart: [String: Int] = [:]
+        /// The files completed so far, as paths relative to the directory.
+        public private(set) var completedFiles: [String] = []
+
+        init(sink: RollingFileSink) {
+            self.sink = sink
+        }
+
+        /// Appends the batch's elements to the files of their partitions.
+        public func write(_ batch: Batch<Element>) async throws {
+            let now = Timestamp.now
+            var lines: [Timestamp: [UInt8]] = [:]
+            for index in batch.elements.indices {
+                let time = batch.hasEventTime ? batch.timestamps[index] : now
+                let start = sink.partitioning.partitionStart(of: time)
+                var line = try sink.format(batch.elements[index])
+                line.append(UInt8(ascii: "\n"))
+                lines[start, default: []].append(contentsOf: line)
+            }
+            for (start, bytes) in lines.sorted(by: { $0.key < $1.key }) {
+                try append(bytes, partition: start)
+            }
+        }
+
+        /// Completes the files of partitions that end at or before the watermark.
+        public func advance(to watermark: Timestamp) async throws {
+            for (start, file) in open where file.partitionEnd <= watermark {
+                try complete(file)
+                open[start] = nil
+            }
+        }
+
+        /// Completes every open file.
+        public func finish() async throws {
+            for (_, file) in open.sorted(by: { $0.key < $1.key }) { try complete(file) }
+            open.removeAll()
+        }
+
+        private func append(_ bytes: [UInt8], partition start: Timestamp) throws {
+            var file = try open[start] ?? create(partition: start)
+            if file.size > 0 && file.size + bytes.count > sink.maximumFileSize {
+                try complete(file)
+                file = try create(partition: start)
+            }
+            do {
+                try file.handle.write(contentsOf: bytes)
+            } catch {
+                throw StreamKitError(code: .io, message: "cannot write '\(file.path)'", underlying: error)
+            }
+            file.size += bytes.count
+            open[start] = file
+        }
+
+        private func create(partition start: Timestamp) throws -> OpenFile {
+            let folder = sink.partitioning.folder(start)
+            let directory = folder.isEmpty ? sink.directory : "\(sink.directory)/\(folder)"
+            let manager = FileManager.default
+            if nextPart[folder] == nil {
+                try? manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let existing = (try? manager.contentsOfDirectory(atPath: directory)) ?? []
+                let numbers = existing.compactMap { name -> Int? in
+                    guard name.hasPrefix("part-") else { return nil }
+                    return Int(name.dropFirst(5).prefix(while: \.isNumber))
+                }
+                nextPart[folder] = (numbers.max() ?? 0) + 1
+            }
+            let number = nextPart[folder]!
+            nextPart[folder] = number + 1
+            let digits = String(number)
+            let name = "part-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+            let path = "\(directory)/\(name).\(sink.fileExtension).inprogress"
+            guard manager.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                throw StreamKitError(code: .io, message: "cannot create '\(path)': check the directory's permissions")
+            }
+            return OpenFile(handle: handle, path: path, size: 0, partitionEnd: sink.partitioning.partitionEnd(of: start))
+        }
+
+        private func complete(_ file: OpenFile) throws {
+            let finalPath = String(file.path.dropLast(".inprogress".count))
+            do {
+                try file.handle.synchronize()
+                try file.handle.close()
+                try FileManager.default.moveItem(atPath: file.path, toPath: finalPath)
+            } catch {
+                throw StreamKitError(code: .io, message: "cannot complete '\(file.path)'", underlying: error)
+            }
+            completedFiles.append(String(finalPath.dropFirst(sink.directory.count + 1)))
+        }
+    }
+}
+
+extension RollingFileSink where Element: Encodable {
+    /// Creates a sink that writes each element as JSON.
+    public init(
+        directory: String,
+        partitioning: FilePartitioning = .hourly,
+        maximumFileSize: Int = 128 << 20
+    ) {
+        self.init(directory: directory, partitioning: partitioning, maximumFileSize: maximumFileSize) { element in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return Array(try encoder.encode(element))
+        }
+    }
+}
