@@ -10,7 +10,7 @@ import Foundation
 /// `nil` for an optional property.
 ///
 /// A row that does not decode (a missing column, text where a number belongs, too many fields)
-/// goes to the source's ``Stream/errors`` output with the file, line number, reason and raw text.
+/// goes to the source's ``DataStream/errors`` output with the file, line number, reason and raw text.
 ///
 /// ```swift
 /// struct Flow: Decodable, Sendable { var Datetime: String; var AT_CH_MWh: Double }

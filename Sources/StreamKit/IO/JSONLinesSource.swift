@@ -2,7 +2,7 @@ import Foundation
 
 /// A source that reads a JSON Lines file: one JSON value per line, decoded into `Element`.
 ///
-/// A line that does not decode goes to the source's ``Stream/errors`` output with the file, the
+/// A line that does not decode goes to the source's ``DataStream/errors`` output with the file, the
 /// line number, the reason and the raw text; the rest of the file is read on.
 ///
 /// ```swift

@@ -1,8 +1,8 @@
-/// A stream partitioned by key, made by ``Stream/key(name:by:)-(_,(Element)->Key)``: the input of
+/// A stream partitioned by key, made by ``DataStream/key(name:by:)-(_,(Element)->Key)``: the input of
 /// windows and keyed process functions, which keep state per key.
 public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>: Sendable {
     /// The partitioned stream.
-    public let stream: Stream<Element>
+    public let stream: DataStream<Element>
     /// The key of an element.
     public let key: @Sendable (Element) -> Key
 
@@ -21,7 +21,7 @@ public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>
         if allowedLateness < .zero {
             pipeline.reportProblem("allowed lateness is \(allowedLateness): use .zero or a positive duration")
         }
-        let placeholder: Stream<Never> = stream.then(
+        let placeholder: DataStream<Never> = stream.then(
             kind: "window",
             label: "window \(spec)",
             name: name,
@@ -40,9 +40,9 @@ public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>
     ///   - name: A stable name for the operator (default: `process-N`); its state is stored under
     ///     this name in checkpoints.
     /// - Returns: The stream of what the function emits. Elements whose call threw are on the
-    ///   result's ``Stream/errors`` output.
+    ///   result's ``DataStream/errors`` output.
     public func process<Function: KeyedProcessFunction>(_ function: Function, name: String? = nil)
-        -> Stream<Function.Output>
+        -> DataStream<Function.Output>
     where Function.Key == Key, Function.Input == Element {
         let key = self.key
         return stream.then(
@@ -74,15 +74,15 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
 
     /// The elements that arrived too late for all their windows. Connect it to a sink to keep
     /// them; otherwise they are counted and dropped.
-    public var late: Stream<Element> {
-        Stream<Never>(pipeline: keyed.stream.pipeline, port: PortRef(node: node, port: PortIndex.main))
+    public var late: DataStream<Element> {
+        DataStream<Never>(pipeline: keyed.stream.pipeline, port: PortRef(node: node, port: PortIndex.main))
             .sideOutput(PortIndex.late, what: "late output")
     }
 
     /// Computes one aggregate per key and window.
     /// - Returns: The stream of window results, each emitted when the watermark passes the
     ///   window's end.
-    public func aggregate<A: Aggregation>(_ aggregation: A) -> Stream<WindowResult<Key, A.Output>>
+    public func aggregate<A: Aggregation>(_ aggregation: A) -> DataStream<WindowResult<Key, A.Output>>
     where A.Input == Element {
         let key = keyed.key
         let spec = self.spec
@@ -122,19 +122,19 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 "window '\(pipeline.nodeName(node))' was aggregated twice: call .window(...) again for a second aggregate"
             )
         }
-        return Stream(pipeline: pipeline, port: PortRef(node: node, port: PortIndex.main))
+        return DataStream(pipeline: pipeline, port: PortRef(node: node, port: PortIndex.main))
     }
 
     /// Computes two aggregates per key and window in one pass.
     public func aggregate<A: Aggregation, B: Aggregation>(_ a: A, _ b: B)
-        -> Stream<WindowResult<Key, (A.Output, B.Output)>>
+        -> DataStream<WindowResult<Key, (A.Output, B.Output)>>
     where A.Input == Element, B.Input == Element {
         aggregate(AggregationPair(a, b))
     }
 
     /// Computes three aggregates per key and window in one pass.
     public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation>(_ a: A, _ b: B, _ c: C)
-        -> Stream<WindowResult<Key, (A.Output, B.Output, C.Output)>>
+        -> DataStream<WindowResult<Key, (A.Output, B.Output, C.Output)>>
     where A.Input == Element, B.Input == Element, C.Input == Element {
         aggregate(MappedAggregation(AggregationPair(a, AggregationPair(b, c))) { ($0.0, $0.1.0, $0.1.1) })
     }
@@ -145,7 +145,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
         _ b: B,
         _ c: C,
         _ d: D
-    ) -> Stream<WindowResult<Key, (A.Output, B.Output, C.Output, D.Output)>>
+    ) -> DataStream<WindowResult<Key, (A.Output, B.Output, C.Output, D.Output)>>
     where A.Input == Element, B.Input == Element, C.Input == Element, D.Input == Element {
         aggregate(
             MappedAggregation(AggregationPair(AggregationPair(a, b), AggregationPair(c, d))) {
@@ -161,7 +161,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
         _ c: C,
         _ d: D,
         _ e: E
-    ) -> Stream<WindowResult<Key, (A.Output, B.Output, C.Output, D.Output, E.Output)>>
+    ) -> DataStream<WindowResult<Key, (A.Output, B.Output, C.Output, D.Output, E.Output)>>
     where A.Input == Element, B.Input == Element, C.Input == Element, D.Input == Element, E.Input == Element {
         aggregate(
             MappedAggregation(AggregationPair(AggregationPair(a, b), AggregationPair(c, AggregationPair(d, e)))) {

@@ -3,7 +3,7 @@ import Synchronization
 /// A dataflow graph of sources, operators and sinks, and the program that runs it.
 ///
 /// Build the graph by calling ``source(_:name:)`` and chaining operators on the typed
-/// ``Stream`` it returns; every stream must end in a sink. Then call ``run()``: it returns when
+/// ``DataStream`` it returns; every stream must end in a sink. Then call ``run()``: it returns when
 /// every bounded source is exhausted and every window has fired, or throws the first error.
 ///
 /// ```swift
@@ -43,8 +43,8 @@ public final class Pipeline: Sendable {
     ///   - source: Where the elements come from.
     ///   - name: A stable name for the source (default: `source-N`).
     /// - Returns: The stream of the source's elements. Records the source rejects are on its
-    ///   ``Stream/errors`` output.
-    public func source<S: Source>(_ source: S, name: String? = nil) -> Stream<S.Element> {
+    ///   ``DataStream/errors`` output.
+    public func source<S: Source>(_ source: S, name: String? = nil) -> DataStream<S.Element> {
         let id = graph.withLock { graph in
             let id = graph.nodes.count
             let nodeName = graph.uniqueName(name, kind: "source")
@@ -80,18 +80,18 @@ public final class Pipeline: Sendable {
             )
             return id
         }
-        return Stream(pipeline: self, port: PortRef(node: id, port: PortIndex.main))
+        return DataStream(pipeline: self, port: PortRef(node: id, port: PortIndex.main))
     }
 
     /// Adds an in-memory sequence as a source.
-    public func source<S: Sequence & Sendable>(_ elements: S, name: String? = nil) -> Stream<S.Element>
+    public func source<S: Sequence & Sendable>(_ elements: S, name: String? = nil) -> DataStream<S.Element>
     where S.Element: Sendable {
         source(SequenceSource(elements), name: name)
     }
 
     /// Merges streams of one type into one stream. The watermark of the result is the minimum over
     /// the inputs that are not idle.
-    public func merge<Element>(_ streams: [Stream<Element>], name: String? = nil) -> Stream<Element> {
+    public func merge<Element>(_ streams: [DataStream<Element>], name: String? = nil) -> DataStream<Element> {
         precondition(streams.allSatisfy { $0.pipeline === self }, "merge streams of the same pipeline")
         return addNode(
             kind: "merge",
@@ -109,7 +109,7 @@ public final class Pipeline: Sendable {
     }
 
     /// Merges streams of one type into one stream; see ``merge(_:name:)-(_,_)``.
-    public func merge<Element>(_ streams: Stream<Element>..., name: String? = nil) -> Stream<Element> {
+    public func merge<Element>(_ streams: DataStream<Element>..., name: String? = nil) -> DataStream<Element> {
         merge(streams, name: name)
     }
 
@@ -132,7 +132,7 @@ public final class Pipeline: Sendable {
         isStateful: Bool = false,
         makeExchange: (@Sendable ([AnyObject], Int) -> Any)? = nil,
         factory: NodeFactory?
-    ) -> Stream<Output> {
+    ) -> DataStream<Output> {
         let id = graph.withLock { graph in
             let id = graph.nodes.count
             graph.nodes.append(
@@ -152,7 +152,7 @@ public final class Pipeline: Sendable {
             )
             return id
         }
-        return Stream(pipeline: self, port: PortRef(node: id, port: PortIndex.main))
+        return DataStream(pipeline: self, port: PortRef(node: id, port: PortIndex.main))
     }
 
     /// Sets the factory of a node created without one.

@@ -75,17 +75,17 @@ struct WatermarkTracker {
     @discardableResult
     private mutating func recompute() -> Timestamp {
         var minimum = Timestamp.max
-        var active = 0
-        for index in watermarks.indices where !idle[index] {
+        var nonIdle = 0
+        var unfinished = 0
+        for index in watermarks.indices {
+            if !finished[index] { unfinished += 1 }
+            if idle[index] { continue }
+            nonIdle += 1
             minimum = Swift.min(minimum, watermarks[index])
-            if !finished[index] { active += 1 }
         }
-        let hasUnfinished = finished.contains(false)
-        allIdle = hasUnfinished && active == 0
-        if active == 0 && hasUnfinished {
-            // Every unfinished input is idle: hold the watermark where it is.
-            return current
-        }
+        allIdle = unfinished > 0 && !watermarks.indices.contains { !finished[$0] && !idle[$0] }
+        // With every input idle there is nothing to take the minimum of: hold the watermark.
+        if nonIdle == 0 { return current }
         if minimum > current { current = minimum }
         return current
     }

@@ -35,9 +35,9 @@ public struct Timestamp: Hashable, Comparable, Sendable {
             ? (seconds < 0 ? .min : .max) : seconds * 1_000_000
     }
 
-    /// Creates a timestamp from a Foundation date, rounded down to the microsecond.
+    /// Creates a timestamp from a Foundation date, rounded to the nearest microsecond.
     public init(_ date: Date) {
-        self.microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        self.microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     /// The earliest timestamp: the watermark before any element has been seen.

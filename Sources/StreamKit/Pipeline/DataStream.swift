@@ -2,11 +2,11 @@ import Synchronization
 
 /// A typed stream of elements in a ``Pipeline``'s graph: the handle on which operators are chained.
 ///
-/// A `Stream` is a description, not a container: each method adds a node to the graph and returns
+/// A `DataStream` is a description, not a container: each method adds a node to the graph and returns
 /// the stream of that node's output. Types flow through the chain, so wiring a stream of one type
 /// into an operator that expects another is a compile error. Calling two methods on the same
 /// stream fans it out: both consumers receive every element.
-public struct Stream<Element: Sendable>: Sendable {
+public struct DataStream<Element: Sendable>: Sendable {
     /// The pipeline this stream belongs to.
     public let pipeline: Pipeline
     let port: PortRef
@@ -30,7 +30,7 @@ public struct Stream<Element: Sendable>: Sendable {
         isStateful: Bool = false,
         makeExchange: (@Sendable ([AnyObject], Int) -> Any)? = nil,
         factory: NodeFactory?
-    ) -> Stream<Output> {
+    ) -> DataStream<Output> {
         var types = outputTypes
         if types[PortIndex.main] == nil { types[PortIndex.main] = TypedPort<Output>() }
         return pipeline.addNode(
@@ -54,25 +54,25 @@ public struct Stream<Element: Sendable>: Sendable {
     /// Sources that decode (``CSVSource``, ``JSONLinesSource``) and ``tryMap(name:_:)`` reject
     /// records; connect this output to a sink to keep them. Records nobody consumes are counted
     /// and logged as warnings.
-    public var errors: Stream<ErrorRecord> {
+    public var errors: DataStream<ErrorRecord> {
         sideOutput(PortIndex.errors, what: "an error output")
     }
 
     /// The stream of a side output port of this stream's node.
-    func sideOutput<T>(_ index: Int, what: String) -> Stream<T> {
+    func sideOutput<T>(_ index: Int, what: String) -> DataStream<T> {
         let exists = pipeline.graph.withLock { $0.nodes[port.node].outputTypes[index] != nil }
         if !exists {
             pipeline.reportProblem(
                 "'\(operatorName)' has no \(what): only operators that can reject or drop records have one"
             )
         }
-        return Stream<T>(pipeline: pipeline, port: PortRef(node: port.node, port: index))
+        return DataStream<T>(pipeline: pipeline, port: PortRef(node: port.node, port: index))
     }
 }
 
 // MARK: - Stateless operators
 
-extension Stream {
+extension DataStream {
     /// Transforms each element.
     /// - Parameters:
     ///   - name: A stable name for the operator (default: `map-N`).
@@ -80,7 +80,7 @@ extension Stream {
     public func map<Output: Sendable>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Output
-    ) -> Stream<Output> {
+    ) -> DataStream<Output> {
         then(kind: "map", name: name) { _, outputs, _ in
             MapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
                 as any BatchOperator<Element>
@@ -88,7 +88,7 @@ extension Stream {
     }
 
     /// Keeps the elements for which `isIncluded` returns `true`.
-    public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> Stream<Element> {
+    public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> DataStream<Element> {
         then(kind: "filter", name: name) { _, outputs, _ in
             FilterOperator(isIncluded: isIncluded, downstream: Downstream(erased: outputs[PortIndex.main]))
                 as any BatchOperator<Element>
@@ -99,7 +99,7 @@ extension Stream {
     public func compactMap<Output: Sendable>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Output?
-    ) -> Stream<Output> {
+    ) -> DataStream<Output> {
         then(kind: "compactMap", name: name) { _, outputs, _ in
             CompactMapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
                 as any BatchOperator<Element>
@@ -111,7 +111,7 @@ extension Stream {
     public func flatMap<Results: Sequence>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Results
-    ) -> Stream<Results.Element> where Results: Sendable, Results.Element: Sendable {
+    ) -> DataStream<Results.Element> where Results: Sendable, Results.Element: Sendable {
         then(kind: "flatMap", name: name) { _, outputs, _ in
             FlatMapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
                 as any BatchOperator<Element>
@@ -123,7 +123,7 @@ extension Stream {
     public func tryMap<Output: Sendable>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) throws -> Output
-    ) -> Stream<Output> {
+    ) -> DataStream<Output> {
         then(
             kind: "tryMap",
             name: name,
@@ -152,7 +152,7 @@ extension Stream {
         _ timestamp: @escaping @Sendable (Element) -> Timestamp,
         watermark: WatermarkStrategy,
         name: String? = nil
-    ) -> Stream<Element> {
+    ) -> DataStream<Element> {
         for problem in watermark.problems() { pipeline.reportProblem(problem) }
         return then(
             kind: "eventTime",
@@ -175,7 +175,7 @@ extension Stream {
         _ timestamp: any KeyPath<Element, Timestamp> & Sendable,
         watermark: WatermarkStrategy,
         name: String? = nil
-    ) -> Stream<Element> {
+    ) -> DataStream<Element> {
         eventTime({ $0[keyPath: timestamp] }, watermark: watermark, name: name)
     }
 
@@ -189,7 +189,7 @@ extension Stream {
         name: String? = nil,
         by key: @escaping @Sendable (Element) -> Key
     ) -> KeyedStream<Key, Element> {
-        let stream: Stream<Element> = then(
+        let stream: DataStream<Element> = then(
             kind: "keyBy",
             name: name,
             role: .keyBy,
@@ -216,20 +216,20 @@ extension Stream {
     }
 
     /// Merges this stream with others of the same type; see ``Pipeline/merge(_:name:)-(_,_)``.
-    public func merge(with others: Stream<Element>..., name: String? = nil) -> Stream<Element> {
+    public func merge(with others: DataStream<Element>..., name: String? = nil) -> DataStream<Element> {
         pipeline.merge([self] + others, name: name)
     }
 }
 
 // MARK: - Sinks
 
-extension Stream {
+extension DataStream {
     /// Sends every element to a sink. A sink receives from all workers through one task.
     /// - Parameters:
     ///   - sink: Where the elements go.
     ///   - name: A stable name for the sink (default: `sink-N`).
     public func sink<S: Sink>(_ sink: S, name: String? = nil) where S.Element == Element {
-        let _: Stream<Never> = then(
+        let _: DataStream<Never> = then(
             kind: "sink",
             label: "sink \(String(describing: S.self).prefix(while: { $0 != "<" }))",
             name: name,
