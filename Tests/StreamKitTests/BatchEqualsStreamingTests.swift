@@ -22,7 +22,8 @@ import Testing
     /// The graph under test: event time with a 10 s bound, one-minute windows per sensor with count,
     /// mean and standard deviation, and the late readings.
     static func wire(_ input: DataStream<Reading>, results: CollectingSink<String>, late: CollectingSink<Reading>) {
-        let windowed = input
+        let windowed =
+            input
             .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(10)))
             .key(by: { $0.sensor })
             .window(.tumbling(.minutes(1)))
@@ -49,7 +50,11 @@ import Testing
         let streaming = Pipeline("streaming", configuration: PipelineConfiguration(workers: 1, batchSize: 16))
         let streamRows = CollectingSink<String>()
         let streamLate = CollectingSink<Reading>()
-        Self.wire(streaming.source(AsyncSequenceSource(stream, bufferCapacity: 8)), results: streamRows, late: streamLate)
+        Self.wire(
+            streaming.source(AsyncSequenceSource(stream, bufferCapacity: 8)),
+            results: streamRows,
+            late: streamLate
+        )
         let run = Task { try await streaming.run() }
         for reading in readings {
             continuation.yield(reading)

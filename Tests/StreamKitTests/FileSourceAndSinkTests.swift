@@ -81,7 +81,13 @@ import Testing
         let pipeline = Pipeline("archive", configuration: PipelineConfiguration(workers: 1, batchSize: 50))
         pipeline.source(readings)
             .eventTime({ $0.time }, watermark: .ascending())
-            .sink(RollingFileSink<Reading>(directory: directory.path + "/raw", partitioning: .hourly, maximumFileSize: 4000))
+            .sink(
+                RollingFileSink<Reading>(
+                    directory: directory.path + "/raw",
+                    partitioning: .hourly,
+                    maximumFileSize: 4000
+                )
+            )
         try await pipeline.run()
         let manager = FileManager.default
         let hour12 = try manager.contentsOfDirectory(atPath: directory.path + "/raw/date=2024-01-01/hour=12")
@@ -91,11 +97,17 @@ import Testing
         #expect(hour13.allSatisfy { $0.hasSuffix(".jsonl") })
         var lines = 0
         for name in hour13 {
-            let text = try String(contentsOfFile: directory.path + "/raw/date=2024-01-01/hour=13/" + name, encoding: .utf8)
+            let text = try String(
+                contentsOfFile: directory.path + "/raw/date=2024-01-01/hour=13/" + name,
+                encoding: .utf8
+            )
             lines += text.split(separator: "\n").count
         }
         #expect(lines == 120)
-        let first = try String(contentsOfFile: directory.path + "/raw/date=2024-01-01/hour=12/part-00001.jsonl", encoding: .utf8)
+        let first = try String(
+            contentsOfFile: directory.path + "/raw/date=2024-01-01/hour=12/part-00001.jsonl",
+            encoding: .utf8
+        )
         #expect(first.split(separator: "\n").count == 60)
         let decoded = try JSONDecoder().decode(Reading.self, from: Data(first.split(separator: "\n")[0].utf8))
         #expect(decoded == readings[0])

@@ -109,7 +109,9 @@ import Testing
         var readings: [Reading] = []
         for second in 0..<600 {
             for sensor in 0..<7 {
-                readings.append(reading("s\(sensor)", Double(second) - Double((second * 7 + sensor) % 4), Double(sensor)))
+                readings.append(
+                    reading("s\(sensor)", Double(second) - Double((second * 7 + sensor) % 4), Double(sensor))
+                )
             }
         }
         let one = try await windowRows(readings, bound: .seconds(2), workers: 1)

@@ -43,7 +43,9 @@ import Testing
             .window(.tumbling(.minutes(1)))
             .aggregate(Count())
             .forEach { result in
-                if result.key == "busy" && result.window.start == at(0) && !quietFinished.exchange(true, ordering: .relaxed) {
+                if result.key == "busy" && result.window.start == at(0)
+                    && !quietFinished.exchange(true, ordering: .relaxed)
+                {
                     firedWhileQuietOpen.store(true, ordering: .relaxed)
                     quiet.finish()
                     busy.finish()

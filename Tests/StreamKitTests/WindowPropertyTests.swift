@@ -85,8 +85,10 @@ import Testing
                 var last: [String: Row] = [:]
                 for row in actual.rows { last["\(row.key) \(row.start)"] = row }
                 #expect(last.values.sorted() == expected.rows)
-                #expect(actual.late.sorted(by: { ($0.sensor, $0.time) < ($1.sensor, $1.time) })
-                    == expected.late.sorted(by: { ($0.sensor, $0.time) < ($1.sensor, $1.time) }))
+                #expect(
+                    actual.late.sorted(by: { ($0.sensor, $0.time) < ($1.sensor, $1.time) })
+                        == expected.late.sorted(by: { ($0.sensor, $0.time) < ($1.sensor, $1.time) })
+                )
             } catch {
                 Issue.record(error)
             }

@@ -72,23 +72,27 @@ where First.Input == Second.Input {
         self.second = second
     }
 
+    /// The state after the first element.
     @inlinable
     public func accumulator(for element: Input) -> Accumulator {
         Accumulator(first: first.accumulator(for: element), second: second.accumulator(for: element))
     }
 
+    /// Adds an element.
     @inlinable
     public func add(_ input: Input, to accumulator: inout Accumulator) {
         first.add(input, to: &accumulator.first)
         second.add(input, to: &accumulator.second)
     }
 
+    /// Adds the elements summarised by `other`.
     @inlinable
     public func merge(_ other: Accumulator, into accumulator: inout Accumulator) {
         first.merge(other.first, into: &accumulator.first)
         second.merge(other.second, into: &accumulator.second)
     }
 
+    /// The result.
     @inlinable
     public func output(of accumulator: Accumulator) -> (First.Output, Second.Output) {
         (first.output(of: accumulator.first), second.output(of: accumulator.second))
@@ -113,17 +117,21 @@ public struct MappedAggregation<Base: Aggregation, Output: Sendable>: Aggregatio
         self.transform = transform
     }
 
+    /// The state after the first element.
     @inlinable
     public func accumulator(for first: Input) -> Accumulator { base.accumulator(for: first) }
 
+    /// Adds an element.
     @inlinable
     public func add(_ input: Input, to accumulator: inout Accumulator) { base.add(input, to: &accumulator) }
 
+    /// Adds the elements summarised by `other`.
     @inlinable
     public func merge(_ other: Accumulator, into accumulator: inout Accumulator) {
         base.merge(other, into: &accumulator)
     }
 
+    /// The result.
     @inlinable
     public func output(of accumulator: Accumulator) -> Output { transform(base.output(of: accumulator)) }
 }

@@ -2,9 +2,13 @@
 public struct Count<Input>: Aggregation {
     /// Creates the aggregate.
     public init() {}
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Int { 1 }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Int) { accumulator &+= 1 }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: Int, into accumulator: inout Int) { accumulator &+= other }
+    /// The result.
     @inlinable public func output(of accumulator: Int) -> Int { accumulator }
 }
 
@@ -16,9 +20,13 @@ public struct Sum<Input, Value: AdditiveArithmetic & Codable & Sendable>: Aggreg
     public init(_ value: @escaping @Sendable (Input) -> Value) { self.value = value }
     /// Sums the value at `keyPath`.
     public init(_ keyPath: any KeyPath<Input, Value> & Sendable) { self.value = { $0[keyPath: keyPath] } }
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Value { value(first) }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Value) { accumulator += value(input) }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: Value, into accumulator: inout Value) { accumulator += other }
+    /// The result.
     @inlinable public func output(of accumulator: Value) -> Value { accumulator }
 }
 
@@ -48,15 +56,19 @@ public struct Mean<Input>: Aggregation {
     public init<I: BinaryInteger & Sendable>(_ keyPath: any KeyPath<Input, I> & Sendable) {
         self.value = { Double($0[keyPath: keyPath]) }
     }
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Accumulator { Accumulator(sum: value(first), count: 1) }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Accumulator) {
         accumulator.sum += value(input)
         accumulator.count &+= 1
     }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: Accumulator, into accumulator: inout Accumulator) {
         accumulator.sum += other.sum
         accumulator.count &+= other.count
     }
+    /// The result.
     @inlinable public func output(of accumulator: Accumulator) -> Double { accumulator.sum / Double(accumulator.count) }
 }
 
@@ -68,14 +80,18 @@ public struct Min<Input, Value: Comparable & Codable & Sendable>: Aggregation {
     public init(_ value: @escaping @Sendable (Input) -> Value) { self.value = value }
     /// The smallest value at `keyPath`.
     public init(_ keyPath: any KeyPath<Input, Value> & Sendable) { self.value = { $0[keyPath: keyPath] } }
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Value { value(first) }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Value) {
         let v = value(input)
         if v < accumulator { accumulator = v }
     }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: Value, into accumulator: inout Value) {
         if other < accumulator { accumulator = other }
     }
+    /// The result.
     @inlinable public func output(of accumulator: Value) -> Value { accumulator }
 }
 
@@ -87,14 +103,18 @@ public struct Max<Input, Value: Comparable & Codable & Sendable>: Aggregation {
     public init(_ value: @escaping @Sendable (Input) -> Value) { self.value = value }
     /// The largest value at `keyPath`.
     public init(_ keyPath: any KeyPath<Input, Value> & Sendable) { self.value = { $0[keyPath: keyPath] } }
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Value { value(first) }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Value) {
         let v = value(input)
         if v > accumulator { accumulator = v }
     }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: Value, into accumulator: inout Value) {
         if other > accumulator { accumulator = other }
     }
+    /// The result.
     @inlinable public func output(of accumulator: Value) -> Value { accumulator }
 }
 
@@ -102,10 +122,13 @@ public struct Max<Input, Value: Comparable & Codable & Sendable>: Aggregation {
 public struct First<Input: Codable & Sendable>: Aggregation {
     /// Creates the aggregate.
     public init() {}
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Input { first }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Input) {}
     /// Keeps the accumulator: `other` summarises elements that arrived later.
     @inlinable public func merge(_ other: Input, into accumulator: inout Input) {}
+    /// The result.
     @inlinable public func output(of accumulator: Input) -> Input { accumulator }
 }
 
@@ -113,9 +136,12 @@ public struct First<Input: Codable & Sendable>: Aggregation {
 public struct Last<Input: Codable & Sendable>: Aggregation {
     /// Creates the aggregate.
     public init() {}
+    /// The state after the first element.
     @inlinable public func accumulator(for first: Input) -> Input { first }
+    /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout Input) { accumulator = input }
     /// Takes `other`: it summarises elements that arrived later.
     @inlinable public func merge(_ other: Input, into accumulator: inout Input) { accumulator = other }
+    /// The result.
     @inlinable public func output(of accumulator: Input) -> Input { accumulator }
 }

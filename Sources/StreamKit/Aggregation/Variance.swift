@@ -64,11 +64,19 @@ public struct Variance<Input>: Aggregation {
         self.value = value
         self.kind = kind
     }
-    @inlinable public func accumulator(for first: Input) -> WelfordAccumulator { WelfordAccumulator(first: value(first)) }
-    @inlinable public func add(_ input: Input, to accumulator: inout WelfordAccumulator) { accumulator.add(value(input)) }
+    /// The state after the first element.
+    @inlinable public func accumulator(for first: Input) -> WelfordAccumulator {
+        WelfordAccumulator(first: value(first))
+    }
+    /// Adds an element.
+    @inlinable public func add(_ input: Input, to accumulator: inout WelfordAccumulator) {
+        accumulator.add(value(input))
+    }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: WelfordAccumulator, into accumulator: inout WelfordAccumulator) {
         accumulator.merge(other)
     }
+    /// The result.
     @inlinable public func output(of accumulator: WelfordAccumulator) -> Double { accumulator.variance(kind) }
 }
 
@@ -83,11 +91,19 @@ public struct StandardDeviation<Input>: Aggregation {
         self.value = value
         self.kind = kind
     }
-    @inlinable public func accumulator(for first: Input) -> WelfordAccumulator { WelfordAccumulator(first: value(first)) }
-    @inlinable public func add(_ input: Input, to accumulator: inout WelfordAccumulator) { accumulator.add(value(input)) }
+    /// The state after the first element.
+    @inlinable public func accumulator(for first: Input) -> WelfordAccumulator {
+        WelfordAccumulator(first: value(first))
+    }
+    /// Adds an element.
+    @inlinable public func add(_ input: Input, to accumulator: inout WelfordAccumulator) {
+        accumulator.add(value(input))
+    }
+    /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: WelfordAccumulator, into accumulator: inout WelfordAccumulator) {
         accumulator.merge(other)
     }
+    /// The result.
     @inlinable public func output(of accumulator: WelfordAccumulator) -> Double {
         accumulator.variance(kind).squareRoot()
     }

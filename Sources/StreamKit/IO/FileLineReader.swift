@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads a file line by line in large blocks, and knows the byte offset and number of each line:
@@ -29,7 +29,8 @@ struct FileLineReader {
         guard descriptor >= 0 else {
             throw StreamKitError(
                 code: .io,
-                message: "cannot open '\(path)': \(String(cString: strerror(errno))); check the path and its permissions"
+                message:
+                    "cannot open '\(path)': \(String(cString: strerror(errno))); check the path and its permissions"
             )
         }
         if offset > 0 { lseek(descriptor, off_t(offset), SEEK_SET) }

@@ -56,7 +56,8 @@ public struct RollingFileSink<Element: Sendable>: Sink {
         } catch {
             throw StreamKitError(
                 code: .io,
-                message: "cannot create the directory '\(directory)' of sink '\(context.name)': check the path and permissions",
+                message:
+                    "cannot create the directory '\(directory)' of sink '\(context.name)': check the path and permissions",
                 underlying: error
             )
         }
@@ -145,10 +146,16 @@ public struct RollingFileSink<Element: Sendable>: Sink {
             let digits = String(number)
             let name = "part-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
             let path = "\(directory)/\(name).\(sink.fileExtension).inprogress"
-            guard manager.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            guard manager.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path)
+            else {
                 throw StreamKitError(code: .io, message: "cannot create '\(path)': check the directory's permissions")
             }
-            return OpenFile(handle: handle, path: path, size: 0, partitionEnd: sink.partitioning.partitionEnd(of: start))
+            return OpenFile(
+                handle: handle,
+                path: path,
+                size: 0,
+                partitionEnd: sink.partitioning.partitionEnd(of: start)
+            )
         }
 
         private func complete(_ file: OpenFile) throws {

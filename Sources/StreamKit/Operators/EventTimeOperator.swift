@@ -14,7 +14,11 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
     private var lastData = Timestamp.now
     private var idle = false
 
-    init(extract: @escaping @Sendable (Element) -> Timestamp, strategy: WatermarkStrategy, downstream: Downstream<Element>) {
+    init(
+        extract: @escaping @Sendable (Element) -> Timestamp,
+        strategy: WatermarkStrategy,
+        downstream: Downstream<Element>
+    ) {
         self.extract = extract
         self.bound = strategy.bound.streamKitMicroseconds
         self.idleTimeout = strategy.idleTimeout?.streamKitMicroseconds

@@ -88,7 +88,8 @@ extension DataStream {
     }
 
     /// Keeps the elements for which `isIncluded` returns `true`.
-    public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> DataStream<Element> {
+    public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> DataStream<Element>
+    {
         then(kind: "filter", name: name) { _, outputs, _ in
             FilterOperator(isIncluded: isIncluded, downstream: Downstream(erased: outputs[PortIndex.main]))
                 as any BatchOperator<Element>
@@ -251,4 +252,3 @@ extension DataStream {
         sink(PrintSink(prefix: prefix), name: name)
     }
 }
-

@@ -148,7 +148,9 @@ struct ExecutionPlan: Sendable {
         }
         configuration.logger.debug(
             "starting pipeline",
-            metadata: ["pipeline": "\(pipelineName)", "stages": "\(stages.count)", "workers": "\(configuration.workers)"]
+            metadata: [
+                "pipeline": "\(pipelineName)", "stages": "\(stages.count)", "workers": "\(configuration.workers)",
+            ]
         )
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -171,7 +173,9 @@ struct ExecutionPlan: Sendable {
                             let now = Timestamp.now
                             for (index, stage) in stages.enumerated() {
                                 guard let type = graph.nodes[stage.entry].inputType else { continue }
-                                for channel in sendableChannels.channels[index] { type.tick(channel: channel, now: now) }
+                                for channel in sendableChannels.channels[index] {
+                                    type.tick(channel: channel, now: now)
+                                }
                             }
                         }
                     }

@@ -1,5 +1,5 @@
-import Synchronization
 import Foundation
+import Synchronization
 
 /// The formats in which a pipeline draws its graph.
 public enum DiagramFormat: Sendable {

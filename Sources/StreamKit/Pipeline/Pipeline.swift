@@ -179,7 +179,10 @@ public final class Pipeline: Sendable {
     ///   configuration has a mistake; otherwise the first error a source, operator or sink threw.
     public func run() async throws {
         guard !started.exchange(true, ordering: .relaxed) else {
-            throw StreamKitError(code: .invalidGraph, message: "pipeline '\(name)' has already run: build a new Pipeline")
+            throw StreamKitError(
+                code: .invalidGraph,
+                message: "pipeline '\(name)' has already run: build a new Pipeline"
+            )
         }
         let plan = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
         try await plan.run()

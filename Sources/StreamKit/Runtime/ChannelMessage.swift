@@ -50,7 +50,8 @@ final class ExchangeSender<Element: Sendable, Key: Hashable>: BatchOperator {
     let producer: Int
     let key: @Sendable (Element) -> Key
 
-    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, key: @escaping @Sendable (Element) -> Key) {
+    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, key: @escaping @Sendable (Element) -> Key)
+    {
         self.channels = channels
         self.producer = producer
         self.key = key

@@ -103,7 +103,11 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
                 apply(context)
             } catch {
                 rejected.append(
-                    ErrorRecord(origin: errors.origin, reason: "timer at \(timer.time) for key \(timer.key): \(error)", raw: [])
+                    ErrorRecord(
+                        origin: errors.origin,
+                        reason: "timer at \(timer.time) for key \(timer.key): \(error)",
+                        raw: []
+                    )
                 )
             }
         }

@@ -24,14 +24,16 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     /// Creates a timestamp from milliseconds since the Unix epoch (the unit of Kafka and MQTT clients).
     @inlinable
     public init(milliseconds: Int64) {
-        self.microseconds = milliseconds.multipliedReportingOverflow(by: 1000).overflow
+        self.microseconds =
+            milliseconds.multipliedReportingOverflow(by: 1000).overflow
             ? (milliseconds < 0 ? .min : .max) : milliseconds * 1000
     }
 
     /// Creates a timestamp from whole seconds since the Unix epoch.
     @inlinable
     public init(seconds: Int64) {
-        self.microseconds = seconds.multipliedReportingOverflow(by: 1_000_000).overflow
+        self.microseconds =
+            seconds.multipliedReportingOverflow(by: 1_000_000).overflow
             ? (seconds < 0 ? .min : .max) : seconds * 1_000_000
     }
 
@@ -55,6 +57,7 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     @inlinable
     public var milliseconds: Int64 { microseconds.floorDivided(by: 1000) }
 
+    /// Whether `lhs` is earlier than `rhs`.
     @inlinable
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
 

@@ -74,13 +74,21 @@ public struct WindowSpec: Sendable, Hashable, CustomStringConvertible {
     func problems() -> [String] {
         switch kind {
         case .tumbling(let size, _):
-            return size > 0 ? [] : ["a tumbling window of size \(Duration.microseconds(size)): use a positive size such as .minutes(1)"]
+            return size > 0
+                ? []
+                : ["a tumbling window of size \(Duration.microseconds(size)): use a positive size such as .minutes(1)"]
         case .sliding(let size, let slide, _):
             var problems: [String] = []
-            if size <= 0 { problems.append("a sliding window of size \(Duration.microseconds(size)): use a positive size") }
-            if slide <= 0 { problems.append("a sliding window with slide \(Duration.microseconds(slide)): use a positive slide") }
+            if size <= 0 {
+                problems.append("a sliding window of size \(Duration.microseconds(size)): use a positive size")
+            }
+            if slide <= 0 {
+                problems.append("a sliding window with slide \(Duration.microseconds(slide)): use a positive slide")
+            }
             if size > 0 && slide > 0 && size % slide != 0 {
-                problems.append("a sliding window whose size is not a multiple of its slide: make it one, such as size .minutes(10) and slide .minutes(1)")
+                problems.append(
+                    "a sliding window whose size is not a multiple of its slide: make it one, such as size .minutes(10) and slide .minutes(1)"
+                )
             }
             return problems
         case .session(let gap):
