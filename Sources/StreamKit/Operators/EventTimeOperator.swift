@@ -1,46 +1,36 @@
-/// Assigns each element its event time, and the watermark in force before it.
-///
-/// The watermark is the highest event time seen minus the strategy's bound, computed per element, so
-/// that lateness does not depend on how the input was cut into batches. After each batch the
-/// operator forwards the new watermark. When the input has had no data for the idle timeout, it
-/// tells its consumers that it is idle. The end of the input is a final watermark at plus infinity.
-final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeAware {
-    let extract: @Sendable (Element) -> Timestamp
-    let bound: Int64
-    let idleTimeout: Int64?
-    let downstream: Downstream<Element>
-    private var highest = Timestamp.min
-    private var emitted = Timestamp.min
-    private var lastData = Timestamp.now
-    private var idle = false
+/// The watermark state of an event-time operator, and the per-element loop that assigns event
+/// times and watermarks.
+@usableFromInline
+struct EventClock {
+    /// How far the watermark stays behind the highest event time, in microseconds.
+    @usableFromInline let bound: Int64
+    /// The highest event time seen.
+    @usableFromInline var highest = Timestamp.min
+    /// The watermark after the last element.
+    @usableFromInline var current = Timestamp.min
 
-    init(
-        extract: @escaping @Sendable (Element) -> Timestamp,
-        strategy: WatermarkStrategy,
-        downstream: Downstream<Element>
-    ) {
-        self.extract = extract
-        self.bound = strategy.bound.streamKitMicroseconds
-        self.idleTimeout = strategy.idleTimeout?.streamKitMicroseconds
-        self.downstream = downstream
+    init(bound: Int64) {
+        self.bound = bound
     }
 
-    private var watermark: Timestamp { highest.advanced(by: -bound) }
-
-    func process(_ batch: Batch<Element>) async throws {
-        let count = batch.count
-        if count == 0 { return }
-        var timestamps = [Timestamp](repeating: .min, count: count)
-        var watermarks = [Timestamp](repeating: .min, count: count)
+    /// Computes each element's event time and the watermark in force before it.
+    @inlinable
+    mutating func assign<Element>(
+        _ elements: [Element],
+        _ extract: (Element) -> Timestamp
+    ) -> (timestamps: [Timestamp], watermarks: [Timestamp]) {
+        let count = elements.count
         var highest = self.highest
-        var current = Swift.max(emitted, highest.advanced(by: -bound))
-        batch.elements.withUnsafeBufferPointer { elements in
-            timestamps.withUnsafeMutableBufferPointer { timestamps in
-                watermarks.withUnsafeMutableBufferPointer { watermarks in
+        var current = self.current
+        let bound = self.bound
+        var watermarks = [Timestamp]()
+        let timestamps = [Timestamp](unsafeUninitializedCapacity: count) { times, initialized in
+            watermarks = [Timestamp](unsafeUninitializedCapacity: count) { marks, marked in
+                elements.withUnsafeBufferPointer { elements in
                     for index in 0..<count {
                         let time = extract(elements[index])
-                        timestamps[index] = time
-                        watermarks[index] = current
+                        times[index] = time
+                        marks[index] = current
                         if time > highest {
                             highest = time
                             let next = time.advanced(by: -bound)
@@ -48,15 +38,54 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
                         }
                     }
                 }
+                marked = count
             }
+            initialized = count
         }
         self.highest = highest
+        self.current = current
+        return (timestamps, watermarks)
+    }
+}
+
+/// Assigns each element its event time, and the watermark in force before it.
+///
+/// The watermark is the highest event time seen minus the strategy's bound, computed per element, so
+/// that lateness does not depend on how the input was cut into batches. After each batch the
+/// operator forwards the new watermark. When the input has had no data for the idle timeout, it
+/// tells its consumers that it is idle. The end of the input is a final watermark at plus infinity.
+@usableFromInline
+final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeAware {
+    /// Runs ``EventClock/assign(_:_:)`` specialized for the element type.
+    @usableFromInline typealias Kernel =
+        @Sendable ([Element], inout EventClock) -> (
+            timestamps: [Timestamp], watermarks: [Timestamp]
+        )
+
+    let kernel: Kernel
+    let idleTimeout: Int64?
+    let downstream: Downstream<Element>
+    private var clock: EventClock
+    private var emitted = Timestamp.min
+    private var lastData = Timestamp.now
+    private var idle = false
+
+    init(kernel: @escaping Kernel, strategy: WatermarkStrategy, downstream: Downstream<Element>) {
+        self.kernel = kernel
+        self.clock = EventClock(bound: strategy.bound.streamKitMicroseconds)
+        self.idleTimeout = strategy.idleTimeout?.streamKitMicroseconds
+        self.downstream = downstream
+    }
+
+    func process(_ batch: Batch<Element>) async throws {
+        if batch.isEmpty { return }
+        let (timestamps, watermarks) = kernel(batch.elements, &clock)
         if idleTimeout != nil { lastData = .now }
         idle = false
         try await downstream.process(Batch(elements: batch.elements, timestamps: timestamps, watermarks: watermarks))
-        if current > emitted {
-            emitted = current
-            try await downstream.advance(to: current)
+        if clock.current > emitted {
+            emitted = clock.current
+            try await downstream.advance(to: emitted)
         }
     }
 

@@ -15,81 +15,18 @@ class StatelessOperator<Input: Sendable, Output: Sendable>: BatchOperator {
     func finish() async throws { try await downstream.finish() }
 }
 
-/// Applies a function to each element; event times and watermarks are shared with the input
-/// batch, not copied.
-final class MapOperator<Input: Sendable, Output: Sendable>: StatelessOperator<Input, Output> {
-    let transform: @Sendable (Input) -> Output
+/// Turns each batch into another with a closure: map, filter, compactMap and flatMap, whose loops the
+/// `@inlinable` builder methods of ``DataStream`` specialize in the caller's module.
+final class BatchTransformOperator<Input: Sendable, Output: Sendable>: StatelessOperator<Input, Output> {
+    let transform: @Sendable (Batch<Input>) -> Batch<Output>
 
-    init(transform: @escaping @Sendable (Input) -> Output, downstream: Downstream<Output>) {
+    init(transform: @escaping @Sendable (Batch<Input>) -> Batch<Output>, downstream: Downstream<Output>) {
         self.transform = transform
         super.init(downstream: downstream)
     }
 
     override func process(_ batch: Batch<Input>) async throws {
-        let elements = batch.elements.map(transform)
-        try await downstream.process(
-            Batch(elements: elements, timestamps: batch.timestamps, watermarks: batch.watermarks)
-        )
-    }
-}
-
-/// Keeps the elements for which a predicate holds.
-final class FilterOperator<Element: Sendable>: StatelessOperator<Element, Element> {
-    let isIncluded: @Sendable (Element) -> Bool
-
-    init(isIncluded: @escaping @Sendable (Element) -> Bool, downstream: Downstream<Element>) {
-        self.isIncluded = isIncluded
-        super.init(downstream: downstream)
-    }
-
-    override func process(_ batch: Batch<Element>) async throws {
-        var output = Batch<Element>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
-        for index in batch.elements.indices where isIncluded(batch.elements[index]) {
-            output.append(batch.elements[index], timeOf: index, in: batch)
-        }
-        try await downstream.process(output)
-    }
-}
-
-/// Applies a function that may return `nil`, and keeps the non-`nil` results.
-final class CompactMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator<Input, Output> {
-    let transform: @Sendable (Input) -> Output?
-
-    init(transform: @escaping @Sendable (Input) -> Output?, downstream: Downstream<Output>) {
-        self.transform = transform
-        super.init(downstream: downstream)
-    }
-
-    override func process(_ batch: Batch<Input>) async throws {
-        var output = Batch<Output>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
-        for index in batch.elements.indices {
-            if let result = transform(batch.elements[index]) {
-                output.append(result, timeOf: index, in: batch)
-            }
-        }
-        try await downstream.process(output)
-    }
-}
-
-/// Applies a function that returns a sequence, and emits its elements with the event time of the
-/// element they came from.
-final class FlatMapOperator<Input: Sendable, Results: Sequence & Sendable>: StatelessOperator<Input, Results.Element>
-where Results.Element: Sendable {
-    let transform: @Sendable (Input) -> Results
-
-    init(transform: @escaping @Sendable (Input) -> Results, downstream: Downstream<Results.Element>) {
-        self.transform = transform
-        super.init(downstream: downstream)
-    }
-
-    override func process(_ batch: Batch<Input>) async throws {
-        var output = Batch<Results.Element>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
-        for index in batch.elements.indices {
-            for result in transform(batch.elements[index]) {
-                output.append(result, timeOf: index, in: batch)
-            }
-        }
-        try await downstream.process(output)
+        try await downstream.process(transform(batch))
     }
 }
 

@@ -77,44 +77,74 @@ extension DataStream {
     /// - Parameters:
     ///   - name: A stable name for the operator (default: `map-N`).
     ///   - transform: The function applied to each element.
+    @inlinable
     public func map<Output: Sendable>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Output
     ) -> DataStream<Output> {
-        then(kind: "map", name: name) { _, outputs, _ in
-            MapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
-                as any BatchOperator<Element>
+        transformBatches(kind: "map", name: name) { batch in
+            Batch(elements: batch.elements.map(transform), timestamps: batch.timestamps, watermarks: batch.watermarks)
         }
     }
 
     /// Keeps the elements for which `isIncluded` returns `true`.
+    @inlinable
     public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> DataStream<Element>
     {
-        then(kind: "filter", name: name) { _, outputs, _ in
-            FilterOperator(isIncluded: isIncluded, downstream: Downstream(erased: outputs[PortIndex.main]))
-                as any BatchOperator<Element>
+        transformBatches(kind: "filter", name: name) { batch in
+            var output = Batch<Element>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
+            for index in batch.elements.indices where isIncluded(batch.elements[index]) {
+                output.append(batch.elements[index], timeOf: index, in: batch)
+            }
+            return output
         }
     }
 
     /// Transforms each element and keeps the non-`nil` results.
+    @inlinable
     public func compactMap<Output: Sendable>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Output?
     ) -> DataStream<Output> {
-        then(kind: "compactMap", name: name) { _, outputs, _ in
-            CompactMapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
-                as any BatchOperator<Element>
+        transformBatches(kind: "compactMap", name: name) { batch in
+            var output = Batch<Output>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
+            for index in batch.elements.indices {
+                if let result = transform(batch.elements[index]) {
+                    output.append(result, timeOf: index, in: batch)
+                }
+            }
+            return output
         }
     }
 
     /// Transforms each element into a sequence and emits the sequence's elements, each with the
     /// event time of the element it came from.
+    @inlinable
     public func flatMap<Results: Sequence>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Results
     ) -> DataStream<Results.Element> where Results: Sendable, Results.Element: Sendable {
-        then(kind: "flatMap", name: name) { _, outputs, _ in
-            FlatMapOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
+        transformBatches(kind: "flatMap", name: name) { batch in
+            var output = Batch<Results.Element>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
+            for index in batch.elements.indices {
+                for result in transform(batch.elements[index]) {
+                    output.append(result, timeOf: index, in: batch)
+                }
+            }
+            return output
+        }
+    }
+
+    /// Adds a stateless node that turns each batch into another. The closure is formed by the
+    /// `@inlinable` builder methods in the caller's module, so its loop is specialized.
+    @usableFromInline
+    func transformBatches<Output>(
+        kind: String,
+        name: String?,
+        _ transform: @escaping @Sendable (Batch<Element>) -> Batch<Output>
+    ) -> DataStream<Output> {
+        then(kind: kind, name: name) { _, outputs, _ in
+            BatchTransformOperator(transform: transform, downstream: Downstream(erased: outputs[PortIndex.main]))
                 as any BatchOperator<Element>
         }
     }
@@ -149,10 +179,23 @@ extension DataStream {
     ///   - timestamp: The event time of an element.
     ///   - watermark: How far out of order elements may arrive, and when the input counts as idle.
     ///   - name: A stable name for the operator (default: `eventTime-N`).
+    @inlinable
     public func eventTime(
         _ timestamp: @escaping @Sendable (Element) -> Timestamp,
         watermark: WatermarkStrategy,
         name: String? = nil
+    ) -> DataStream<Element> {
+        makeEventTime(timestamp, watermark: watermark, name: name) { elements, clock in
+            clock.assign(elements, timestamp)
+        }
+    }
+
+    @usableFromInline
+    func makeEventTime(
+        _ timestamp: @escaping @Sendable (Element) -> Timestamp,
+        watermark: WatermarkStrategy,
+        name: String?,
+        kernel: @escaping EventTimeOperator<Element>.Kernel
     ) -> DataStream<Element> {
         for problem in watermark.problems() { pipeline.reportProblem(problem) }
         return then(
@@ -162,7 +205,7 @@ extension DataStream {
             timeRule: .assigns
         ) { _, outputs, clockUsers in
             let op = EventTimeOperator(
-                extract: timestamp,
+                kernel: kernel,
                 strategy: watermark,
                 downstream: Downstream(erased: outputs[PortIndex.main])
             )
@@ -186,19 +229,29 @@ extension DataStream {
     /// - Parameters:
     ///   - name: A stable name for the exchange (default: `keyBy-N`).
     ///   - key: The key of an element.
+    @inlinable
     public func key<Key: Hashable & Sendable & Codable>(
         name: String? = nil,
         by key: @escaping @Sendable (Element) -> Key
+    ) -> KeyedStream<Key, Element> {
+        makeKeyBy(name: name, key: key) { batch, workers in Partitioner.partition(batch, workers: workers, by: key) }
+    }
+
+    @usableFromInline
+    func makeKeyBy<Key: Hashable & Sendable & Codable>(
+        name: String?,
+        key: @escaping @Sendable (Element) -> Key,
+        partition: @escaping ExchangeSender<Element>.Partition
     ) -> KeyedStream<Key, Element> {
         let stream: DataStream<Element> = then(
             kind: "keyBy",
             name: name,
             role: .keyBy,
             makeExchange: { channels, producer in
-                ExchangeSender<Element, Key>(
+                ExchangeSender<Element>(
                     channels: channels.map { $0 as! BoundedChannel<ChannelMessage<Element>> },
                     producer: producer,
-                    key: key
+                    partition: partition
                 ) as any BatchOperator<Element>
             }
         ) { _, outputs, _ in

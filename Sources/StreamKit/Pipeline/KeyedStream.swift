@@ -82,8 +82,19 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     /// Computes one aggregate per key and window.
     /// - Returns: The stream of window results, each emitted when the watermark passes the
     ///   window's end.
+    @inlinable
     public func aggregate<A: Aggregation>(_ aggregation: A) -> DataStream<WindowResult<Key, A.Output>>
     where A.Input == Element {
+        // The kernel is formed here, in the caller's module, where the types are concrete: the
+        // window loop it calls is specialized for them.
+        makeAggregate(aggregation) { window, batch in window.processElements(batch) }
+    }
+
+    @usableFromInline
+    func makeAggregate<A: Aggregation>(
+        _ aggregation: A,
+        kernel: @escaping WindowOperator<Key, Element, A>.Kernel
+    ) -> DataStream<WindowResult<Key, A.Output>> where A.Input == Element {
         let key = keyed.key
         let spec = self.spec
         let lateness = allowedLateness
@@ -106,9 +117,9 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 aggregation: aggregation,
                 spec: spec,
                 allowedLateness: lateness,
+                kernel: kernel,
                 downstream: downstream,
-                lateOutput: late,
-                name: context.nodeName
+                lateOutput: late
             ) as any BatchOperator<Element>
         }
         let completed = pipeline.complete(
@@ -126,6 +137,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     }
 
     /// Computes two aggregates per key and window in one pass.
+    @inlinable
     public func aggregate<A: Aggregation, B: Aggregation>(_ a: A, _ b: B)
         -> DataStream<WindowResult<Key, (A.Output, B.Output)>>
     where A.Input == Element, B.Input == Element {
@@ -133,6 +145,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     }
 
     /// Computes three aggregates per key and window in one pass.
+    @inlinable
     public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation>(_ a: A, _ b: B, _ c: C)
         -> DataStream<WindowResult<Key, (A.Output, B.Output, C.Output)>>
     where A.Input == Element, B.Input == Element, C.Input == Element {
@@ -140,6 +153,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     }
 
     /// Computes four aggregates per key and window in one pass.
+    @inlinable
     public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation, D: Aggregation>(
         _ a: A,
         _ b: B,
@@ -155,6 +169,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     }
 
     /// Computes five aggregates per key and window in one pass.
+    @inlinable
     public func aggregate<A: Aggregation, B: Aggregation, C: Aggregation, D: Aggregation, E: Aggregation>(
         _ a: A,
         _ b: B,

@@ -44,36 +44,25 @@ final class ChannelSender<Element: Sendable>: BatchOperator {
 
 /// The sending end of a key-partitioned exchange: routes each element to the worker that owns its
 /// key, and broadcasts watermarks, idleness and the end of input to every worker.
-final class ExchangeSender<Element: Sendable, Key: Hashable>: BatchOperator {
-    typealias Input = Element
+@usableFromInline
+final class ExchangeSender<Element: Sendable>: BatchOperator {
+    /// Splits a batch into one batch per worker; formed in the caller's module by
+    /// ``DataStream/key(name:by:)-(_,(Element)->Key)`` so that the loop is specialized.
+    @usableFromInline typealias Partition = @Sendable (Batch<Element>, Int) -> [Batch<Element>]
+
     let channels: [BoundedChannel<ChannelMessage<Element>>]
     let producer: Int
-    let key: @Sendable (Element) -> Key
+    let partition: Partition
 
-    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, key: @escaping @Sendable (Element) -> Key)
-    {
+    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, partition: @escaping Partition) {
         self.channels = channels
         self.producer = producer
-        self.key = key
+        self.partition = partition
     }
 
     func process(_ batch: Batch<Element>) async throws {
-        let workers = channels.count
-        let expected = batch.count / workers + 16
-        var parts = (0..<workers).map { _ in
-            Batch<Element>(reservingCapacity: expected, withTime: batch.hasEventTime)
-        }
-        let withTime = batch.hasEventTime
-        for index in batch.elements.indices {
-            let element = batch.elements[index]
-            let worker = Partitioner.worker(for: key(element), workers: workers)
-            if withTime {
-                parts[worker].append(element, timestamp: batch.timestamps[index], watermark: batch.watermarks[index])
-            } else {
-                parts[worker].elements.append(element)
-            }
-        }
-        for worker in 0..<workers where !parts[worker].isEmpty {
+        let parts = partition(batch, channels.count)
+        for worker in 0..<channels.count where !parts[worker].isEmpty {
             await channels[worker].send(.batch(producer: producer, parts[worker]))
         }
     }
@@ -92,6 +81,7 @@ final class ExchangeSender<Element: Sendable, Key: Hashable>: BatchOperator {
 }
 
 /// Which worker owns a key.
+@usableFromInline
 enum Partitioner {
     /// The worker index for `key` among `workers`, from the key's hash.
     @inlinable
@@ -99,5 +89,27 @@ enum Partitioner {
         // Multiply-shift on the hash spreads keys whose hashes differ only in high bits.
         let mixed = UInt64(bitPattern: Int64(key.hashValue)) &* 0x9E37_79B9_7F4A_7C15
         return Int(truncatingIfNeeded: (mixed >> 32) % UInt64(workers))
+    }
+
+    /// Splits a batch into one batch per worker by the hash of each element's key.
+    @inlinable
+    static func partition<Element, Key: Hashable>(
+        _ batch: Batch<Element>,
+        workers: Int,
+        by key: (Element) -> Key
+    ) -> [Batch<Element>] {
+        let expected = batch.count / workers + 16
+        let withTime = batch.hasEventTime
+        var parts = (0..<workers).map { _ in Batch<Element>(reservingCapacity: expected, withTime: withTime) }
+        for index in batch.elements.indices {
+            let element = batch.elements[index]
+            let worker = worker(for: key(element), workers: workers)
+            if withTime {
+                parts[worker].append(element, timestamp: batch.timestamps[index], watermark: batch.watermarks[index])
+            } else {
+                parts[worker].elements.append(element)
+            }
+        }
+        return parts
     }
 }

@@ -7,6 +7,7 @@ public struct Window: Hashable, Sendable, Codable, Comparable, CustomStringConve
     public var end: Timestamp
 
     /// Creates a window.
+    @inlinable
     public init(start: Timestamp, end: Timestamp) {
         self.start = start
         self.end = end
@@ -21,6 +22,7 @@ public struct Window: Hashable, Sendable, Codable, Comparable, CustomStringConve
     public var maxTimestamp: Timestamp { end.advanced(by: -1) }
 
     /// Orders windows by end, then start.
+    @inlinable
     public static func < (lhs: Window, rhs: Window) -> Bool {
         (lhs.end, lhs.start) < (rhs.end, rhs.start)
     }
@@ -39,6 +41,7 @@ public struct WindowResult<Key: Sendable, Value: Sendable>: Sendable {
     public var value: Value
 
     /// Creates a result.
+    @inlinable
     public init(key: Key, window: Window, value: Value) {
         self.key = key
         self.window = window

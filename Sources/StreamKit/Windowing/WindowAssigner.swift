@@ -2,71 +2,89 @@ import Foundation
 
 /// Computes the windows of an element's event time, for tumbling, sliding and calendar windows.
 ///
-/// Calendar windows come from Foundation's `Calendar` in the window's time zone, never from adding
-/// 86 400 s; the last window computed is cached, so consecutive elements of the same day cost one
-/// comparison.
+/// The per-element paths are `@inlinable` so that the window operator's loop specializes in the
+/// user's module. Calendar windows come from Foundation's `Calendar` in the window's time zone,
+/// never from adding 86 400 s; the last window computed is cached, so consecutive elements of the
+/// same day cost one comparison.
+@usableFromInline
 struct WindowAssigner {
-    let spec: WindowSpec
-    private var calendar: Calendar?
-    private var cached = Window(start: .max, end: .max)
+    @usableFromInline
+    enum Shape {
+        case tumbling
+        case sliding
+        case calendar
+        case session
+    }
+
+    @usableFromInline let shape: Shape
+    @usableFromInline let size: Int64
+    @usableFromInline let slide: Int64
+    @usableFromInline let offset: Int64
+    @usableFromInline var cached = Window(start: .max, end: .max)
+    let calendar: Calendar?
+    let component: Calendar.Component
 
     init(spec: WindowSpec) {
-        self.spec = spec
-        if case .calendar(let unit, let zone) = spec.kind {
-            var calendar = Calendar(identifier: unit == .week ? .iso8601 : .gregorian)
-            calendar.timeZone = zone
-            self.calendar = calendar
+        var calendar: Calendar?
+        var component = Calendar.Component.day
+        switch spec.kind {
+        case .tumbling(let size, let offset):
+            (shape, self.size, slide, self.offset) = (.tumbling, size, size, offset)
+        case .sliding(let size, let slide, let offset):
+            (shape, self.size, self.slide, self.offset) = (.sliding, size, slide, offset)
+        case .session(let gap):
+            (shape, size, slide, offset) = (.session, gap, gap, 0)
+        case .calendar(let unit, let zone):
+            (shape, size, slide, offset) = (.calendar, 0, 0, 0)
+            var units = Calendar(identifier: unit == .week ? .iso8601 : .gregorian)
+            units.timeZone = zone
+            calendar = units
+            switch unit {
+            case .day: component = .day
+            case .week: component = .weekOfYear
+            case .month: component = .month
+            case .year: component = .year
+            }
         }
+        self.calendar = calendar
+        self.component = component
     }
 
     /// The largest number of windows an element can belong to.
-    var windowsPerElement: Int {
-        if case .sliding(let size, let slide, _) = spec.kind { return Int(size / slide) }
-        return 1
-    }
+    @inlinable
+    var windowsPerElement: Int { shape == .sliding ? Int(size / slide) : 1 }
 
     /// The one window of `time`, for tumbling and calendar windows.
-    @inline(__always)
+    @inlinable
     mutating func window(for time: Timestamp) -> Window {
-        switch spec.kind {
-        case .tumbling(let size, let offset):
+        if shape == .tumbling {
             let start = (time.microseconds &- offset).floorDivided(by: size) &* size &+ offset
             return Window(start: Timestamp(microseconds: start), end: Timestamp(microseconds: start &+ size))
-        case .calendar(let unit, _):
-            if cached.contains(time) { return cached }
-            cached = calendarWindow(for: time, unit: unit)
-            return cached
-        case .sliding, .session:
-            preconditionFailure("sliding and session windows have more than one window per element")
         }
+        if cached.contains(time) { return cached }
+        cached = calendarWindow(for: time)
+        return cached
     }
 
     /// Calls `body` with every window of `time`, oldest first.
-    @inline(__always)
+    @inlinable
     mutating func forEachWindow(for time: Timestamp, _ body: (Window) -> Void) {
-        switch spec.kind {
-        case .sliding(let size, let slide, let offset):
-            let lastStart = (time.microseconds &- offset).floorDivided(by: slide) &* slide &+ offset
-            var start = lastStart &- size &+ slide
-            while start <= lastStart {
-                body(Window(start: Timestamp(microseconds: start), end: Timestamp(microseconds: start &+ size)))
-                start &+= slide
-            }
-        default:
+        guard shape == .sliding else {
             body(window(for: time))
+            return
+        }
+        let lastStart = (time.microseconds &- offset).floorDivided(by: slide) &* slide &+ offset
+        var start = lastStart &- size &+ slide
+        while start <= lastStart {
+            body(Window(start: Timestamp(microseconds: start), end: Timestamp(microseconds: start &+ size)))
+            start &+= slide
         }
     }
 
-    private func calendarWindow(for time: Timestamp, unit: WindowSpec.CalendarUnit) -> Window {
-        let component: Calendar.Component
-        switch unit {
-        case .day: component = .day
-        case .week: component = .weekOfYear
-        case .month: component = .month
-        case .year: component = .year
-        }
-        guard let interval = calendar!.dateInterval(of: component, for: time.date) else {
-            preconditionFailure("Foundation has no \(unit) around \(time)")
+    @usableFromInline
+    func calendarWindow(for time: Timestamp) -> Window {
+        guard let calendar, let interval = calendar.dateInterval(of: component, for: time.date) else {
+            preconditionFailure("no calendar window around \(time)")
         }
         return Window(start: Timestamp(interval.start), end: Timestamp(interval.end))
     }

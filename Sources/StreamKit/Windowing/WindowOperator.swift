@@ -12,79 +12,70 @@
 ///   late output and is counted;
 /// - an element for a window that has fired but is still within its allowed lateness updates the
 ///   window, and the updated result is emitted at once.
+///
+/// The per-element loop, ``processElements(_:)``, is `@inlinable`: ``WindowedStream/aggregate(_:)``
+/// passes a ``kernel`` closure formed in the user's module, where the key, element and aggregate
+/// types are concrete, so the loop runs specialized rather than through generic witnesses.
+@usableFromInline
 final class WindowOperator<Key: Hashable & Sendable & Codable, Input: Sendable, A: Aggregation>: BatchOperator
 where A.Input == Input {
-    typealias Output = WindowResult<Key, A.Output>
+    @usableFromInline typealias Output = WindowResult<Key, A.Output>
+    /// Runs ``processElements(_:)`` specialized for the concrete types.
+    @usableFromInline typealias Kernel = @Sendable (WindowOperator, Batch<Input>) -> Void
 
+    @usableFromInline
     struct Bucket {
-        var window: Window
-        var table: [Key: A.Accumulator]
-        var fired = false
+        @usableFromInline var window: Window
+        @usableFromInline var table: [Key: A.Accumulator]
+        @usableFromInline var fired = false
+
+        @inlinable
+        init(window: Window) {
+            self.window = window
+            self.table = [:]
+        }
     }
 
-    let key: @Sendable (Input) -> Key
-    let aggregation: A
-    var assigner: WindowAssigner
-    let lateness: Int64
+    @usableFromInline let key: @Sendable (Input) -> Key
+    @usableFromInline let aggregation: A
+    @usableFromInline var assigner: WindowAssigner
+    @usableFromInline let lateness: Int64
+    let kernel: Kernel?
     let downstream: Downstream<Output>
     let lateOutput: Downstream<Input>
-    let name: String
 
-    private(set) var buckets: [Bucket] = []
-    private var recent = 0
-    private(set) var watermark = Timestamp.min
+    @usableFromInline var buckets: [Bucket] = []
+    @usableFromInline var recent = 0
+    @usableFromInline var watermark = Timestamp.min
     /// The earliest watermark at which something fires or is purged.
-    private var nextAction = Timestamp.max
-    private var pending: Batch<Output>
-    private var pendingLate: Batch<Input>
+    @usableFromInline var nextAction = Timestamp.max
+    @usableFromInline var pending: Batch<Output>
+    @usableFromInline var pendingLate: Batch<Input>
     /// How many elements were late.
-    private(set) var lateCount = 0
+    @usableFromInline var lateCount = 0
 
     init(
         key: @escaping @Sendable (Input) -> Key,
         aggregation: A,
         spec: WindowSpec,
         allowedLateness: Duration,
+        kernel: Kernel?,
         downstream: Downstream<Output>,
-        lateOutput: Downstream<Input>,
-        name: String
+        lateOutput: Downstream<Input>
     ) {
         self.key = key
         self.aggregation = aggregation
         self.assigner = WindowAssigner(spec: spec)
         self.lateness = allowedLateness.streamKitMicroseconds
+        self.kernel = kernel
         self.downstream = downstream
         self.lateOutput = lateOutput
-        self.name = name
         self.pending = Batch(reservingCapacity: 0, withTime: true)
         self.pendingLate = Batch(reservingCapacity: 0, withTime: true)
     }
 
     func process(_ batch: Batch<Input>) async throws {
-        let single = assigner.windowsPerElement == 1
-        for index in 0..<batch.count {
-            let elementWatermark = batch.watermarks[index]
-            if elementWatermark > watermark { advanceState(to: elementWatermark) }
-            let time = batch.timestamps[index]
-            let element = batch.elements[index]
-            if single {
-                let window = assigner.window(for: time)
-                if window.end.advanced(by: lateness) <= watermark {
-                    late(element, time: time, watermark: elementWatermark)
-                } else {
-                    add(element, to: window)
-                }
-            } else {
-                var accepted = false
-                var windows: [Window] = []
-                assigner.forEachWindow(for: time) { windows.append($0) }
-                for window in windows where window.end.advanced(by: lateness) > watermark {
-                    add(element, to: window)
-                    accepted = true
-                }
-                if !accepted { late(element, time: time, watermark: elementWatermark) }
-            }
-        }
+        if let kernel { kernel(self, batch) } else { processElements(batch) }
         try await flush()
     }
 
@@ -105,10 +96,49 @@ where A.Input == Input {
         try await lateOutput.finish()
     }
 
-    // MARK: State
+    // MARK: The per-element path
 
-    @inline(__always)
-    private func add(_ element: Input, to window: Window) {
+    /// Adds a batch's elements to their windows, firing windows as the watermark passes them.
+    @inlinable
+    func processElements(_ batch: Batch<Input>) {
+        let single = assigner.windowsPerElement == 1
+        batch.elements.withUnsafeBufferPointer { elements in
+            batch.timestamps.withUnsafeBufferPointer { timestamps in
+                batch.watermarks.withUnsafeBufferPointer { watermarks in
+                    for index in 0..<elements.count {
+                        let elementWatermark = watermarks[index]
+                        if elementWatermark > watermark { advanceState(to: elementWatermark) }
+                        let time = timestamps[index]
+                        if single {
+                            let window = assigner.window(for: time)
+                            if window.end.advanced(by: lateness) <= watermark {
+                                late(elements[index], time: time, watermark: elementWatermark)
+                            } else {
+                                add(elements[index], to: window)
+                            }
+                        } else {
+                            addToEveryWindow(elements[index], time: time, watermark: elementWatermark)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inlinable
+    func addToEveryWindow(_ element: Input, time: Timestamp, watermark elementWatermark: Timestamp) {
+        var windows: [Window] = []
+        assigner.forEachWindow(for: time) { windows.append($0) }
+        var accepted = false
+        for window in windows where window.end.advanced(by: lateness) > watermark {
+            add(element, to: window)
+            accepted = true
+        }
+        if !accepted { late(element, time: time, watermark: elementWatermark) }
+    }
+
+    @inlinable
+    func add(_ element: Input, to window: Window) {
         let bucket = bucketIndex(for: window)
         let key = key(element)
         if let slot = buckets[bucket].table.index(forKey: key) {
@@ -116,20 +146,17 @@ where A.Input == Input {
         } else {
             buckets[bucket].table[key] = aggregation.accumulator(for: element)
         }
-        if buckets[bucket].fired {
-            // Within the allowed lateness: emit the updated result now.
-            let accumulator = buckets[bucket].table[key]!
-            pending.append(
-                WindowResult(key: key, window: window, value: aggregation.output(of: accumulator)),
-                timestamp: window.maxTimestamp,
-                watermark: watermark
-            )
-        }
+        if buckets[bucket].fired { emitUpdate(key: key, bucket: bucket) }
     }
 
-    @inline(__always)
-    private func bucketIndex(for window: Window) -> Int {
+    @inlinable
+    func bucketIndex(for window: Window) -> Int {
         if recent < buckets.count && buckets[recent].window == window { return recent }
+        return findOrInsertBucket(for: window)
+    }
+
+    @usableFromInline
+    func findOrInsertBucket(for window: Window) -> Int {
         var index = buckets.count
         while index > 0 {
             let candidate = buckets[index - 1].window
@@ -140,22 +167,40 @@ where A.Input == Input {
             if candidate < window { break }
             index -= 1
         }
-        buckets.insert(Bucket(window: window, table: [:]), at: index)
+        buckets.insert(Bucket(window: window), at: index)
         if window.end < nextAction { nextAction = window.end }
         recent = index
         return index
     }
 
-    private func late(_ element: Input, time: Timestamp, watermark: Timestamp) {
+    /// Within the allowed lateness: emits the updated result of a fired window now.
+    @usableFromInline
+    func emitUpdate(key: Key, bucket: Int) {
+        let window = buckets[bucket].window
+        let accumulator = buckets[bucket].table[key]!
+        pending.append(
+            WindowResult(key: key, window: window, value: aggregation.output(of: accumulator)),
+            timestamp: window.maxTimestamp,
+            watermark: watermark
+        )
+    }
+
+    @usableFromInline
+    func late(_ element: Input, time: Timestamp, watermark: Timestamp) {
         lateCount += 1
         pendingLate.append(element, timestamp: time, watermark: watermark)
     }
 
     /// Fires the windows that end at or before `watermark`, and drops those past their lateness.
-    private func advanceState(to newWatermark: Timestamp) {
+    @inlinable
+    func advanceState(to newWatermark: Timestamp) {
         let previous = watermark
         watermark = newWatermark
-        guard newWatermark >= nextAction else { return }
+        if newWatermark >= nextAction { fire(upTo: newWatermark, previous: previous) }
+    }
+
+    @usableFromInline
+    func fire(upTo newWatermark: Timestamp, previous: Timestamp) {
         var next = Timestamp.max
         var kept: [Bucket] = []
         kept.reserveCapacity(buckets.count)

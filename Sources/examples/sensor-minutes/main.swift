@@ -48,12 +48,19 @@ readings.errors.sink(PrintSink(prefix: "rejected: "), name: "rejected")
 let timed = readings.eventTime({ $0.dt }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
 timed.sink(RollingFileSink<Reading>(directory: "\(directory)/raw", partitioning: .hourly), name: "raw-archive")
 
-let minutes = timed
+let minutes =
+    timed
     .key(by: { $0.id })
     .window(.tumbling(.minutes(1)), name: "minute-window")
 minutes.late.sink(PrintSink(prefix: "late: ") { "\($0.id) at \($0.dt)" }, name: "late")
 minutes
-    .aggregate(Count(), Mean { Double($0.value) }, Min { $0.value }, Max { $0.value }, StandardDeviation { Double($0.value) })
+    .aggregate(
+        Count(),
+        Mean { Double($0.value) },
+        Min { $0.value },
+        Max { $0.value },
+        StandardDeviation { Double($0.value) }
+    )
     .sink(
         PrintSink { result in
             let (count, mean, low, high, deviation) = result.value
