@@ -25,9 +25,10 @@ public struct SequenceSource<Base: Sequence & Sendable>: Source where Base.Eleme
 
     /// Pulls up to a batch of elements from the sequence's iterator.
     public struct Reader: SourceReader {
-        var iterator: Base.Iterator
+        @usableFromInline var iterator: Base.Iterator
 
         /// Reads up to `maximumCount` elements.
+        @inlinable
         public mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
             var elements: [Element] = []
             elements.reserveCapacity(maximumCount)
@@ -65,11 +66,12 @@ where Base.Element: Sendable, Base.Index == Int {
 
     /// Reads consecutive slices of the collection; its position is the index of the next element.
     public struct Reader: SourceReader {
-        let base: Base
+        @usableFromInline let base: Base
         /// The index of the next element to read.
-        public internal(set) var position: Int
+        public var position: Int
 
         /// Reads the next slice of up to `maximumCount` elements.
+        @inlinable
         public mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
             guard position < base.endIndex else { return .end }
             let end = Swift.min(position + maximumCount, base.endIndex)

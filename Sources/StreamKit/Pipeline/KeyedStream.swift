@@ -87,7 +87,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     where A.Input == Element {
         // The kernel is formed here, in the caller's module, where the types are concrete: the
         // window loop it calls is specialized for them.
-        makeAggregate(aggregation) { window, batch in window.processElements(batch) }
+        makeAggregate(aggregation) { state, batch in state.process(batch) }
     }
 
     @usableFromInline
@@ -113,10 +113,12 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 ) as any BatchOperator<Element>
             }
             return WindowOperator(
-                key: key,
-                aggregation: aggregation,
-                spec: spec,
-                allowedLateness: lateness,
+                state: WindowState(
+                    key: key,
+                    aggregation: aggregation,
+                    spec: spec,
+                    lateness: lateness.streamKitMicroseconds
+                ),
                 kernel: kernel,
                 downstream: downstream,
                 lateOutput: late

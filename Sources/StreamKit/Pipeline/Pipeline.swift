@@ -44,7 +44,18 @@ public final class Pipeline: Sendable {
     ///   - name: A stable name for the source (default: `source-N`).
     /// - Returns: The stream of the source's elements. Records the source rejects are on its
     ///   ``DataStream/errors`` output.
+    @inlinable
     public func source<S: Source>(_ source: S, name: String? = nil) -> DataStream<S.Element> {
+        // Formed here, in the caller's module, so that the reader's `read` is called directly.
+        addSource(source, name: name) { reader, count in try await reader.read(maximumCount: count) }
+    }
+
+    @usableFromInline
+    func addSource<S: Source>(
+        _ source: S,
+        name: String?,
+        read: @escaping SourceStage<S.Reader>.Read
+    ) -> DataStream<S.Element> {
         let id = graph.withLock { graph in
             let id = graph.nodes.count
             let nodeName = graph.uniqueName(name, kind: "source")
@@ -58,6 +69,7 @@ public final class Pipeline: Sendable {
                 )
                 return SourceStage<S.Reader>(
                     reader: reader,
+                    read: read,
                     downstream: Downstream(erased: outputs[PortIndex.main]),
                     errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context),
                     batchSize: context.configuration.batchSize,
@@ -84,6 +96,7 @@ public final class Pipeline: Sendable {
     }
 
     /// Adds an in-memory sequence as a source.
+    @inlinable
     public func source<S: Sequence & Sendable>(_ elements: S, name: String? = nil) -> DataStream<S.Element>
     where S.Element: Sendable {
         source(SequenceSource(elements), name: name)

@@ -83,33 +83,55 @@ final class ExchangeSender<Element: Sendable>: BatchOperator {
 /// Which worker owns a key.
 @usableFromInline
 enum Partitioner {
-    /// The worker index for `key` among `workers`, from the key's hash.
+    /// The worker index for `key` among `workers`: a second mix of the key's ``KeyHashing`` hash,
+    /// mapped to the range by multiplication. The second mix keeps the worker independent of the
+    /// bits that place the key in the worker's hash tables.
     @inlinable
     static func worker<Key: Hashable>(for key: Key, workers: Int) -> Int {
-        // Multiply-shift on the hash spreads keys whose hashes differ only in high bits.
-        let mixed = UInt64(bitPattern: Int64(key.hashValue)) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: (mixed >> 32) % UInt64(workers))
+        let hash = KeyHashing.hash(key)
+        let mixed = (hash ^ (hash >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(workers)) >> 32)
     }
 
-    /// Splits a batch into one batch per worker by the hash of each element's key.
+    /// Splits a batch into one batch per worker by each element's key, keeping their order.
     @inlinable
     static func partition<Element, Key: Hashable>(
         _ batch: Batch<Element>,
         workers: Int,
         by key: (Element) -> Key
     ) -> [Batch<Element>] {
-        let expected = batch.count / workers + 16
-        let withTime = batch.hasEventTime
-        var parts = (0..<workers).map { _ in Batch<Element>(reservingCapacity: expected, withTime: withTime) }
-        for index in batch.elements.indices {
-            let element = batch.elements[index]
-            let worker = worker(for: key(element), workers: workers)
-            if withTime {
-                parts[worker].append(element, timestamp: batch.timestamps[index], watermark: batch.watermarks[index])
-            } else {
-                parts[worker].elements.append(element)
+        let count = batch.count
+        var sizes = [Int](repeating: 0, count: workers)
+        let targets = [UInt16](unsafeUninitializedCapacity: count) { targets, initialized in
+            batch.elements.withUnsafeBufferPointer { elements in
+                for index in 0..<count {
+                    let worker = worker(for: key(elements[index]), workers: workers)
+                    targets[index] = UInt16(truncatingIfNeeded: worker)
+                    sizes[worker] &+= 1
+                }
             }
+            initialized = count
         }
-        return parts
+        return (0..<workers).map { worker in
+            let size = sizes[worker]
+            func pick<T>(_ source: [T]) -> [T] {
+                [T](unsafeUninitializedCapacity: size) { output, initialized in
+                    var next = 0
+                    for index in 0..<count where targets[index] == worker {
+                        (output.baseAddress! + next).initialize(to: source[index])
+                        next &+= 1
+                    }
+                    initialized = next
+                }
+            }
+            if batch.hasEventTime {
+                return Batch(
+                    elements: pick(batch.elements),
+                    timestamps: pick(batch.timestamps),
+                    watermarks: pick(batch.watermarks)
+                )
+            }
+            return Batch(elements: pick(batch.elements))
+        }
     }
 }

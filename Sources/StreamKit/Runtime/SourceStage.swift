@@ -2,8 +2,14 @@ import Logging
 
 /// The loop of a stage that starts at a source: it pulls batches from the reader and pushes them
 /// through the stage's operators, until the input ends.
+@usableFromInline
 final class SourceStage<Reader: SourceReader>: StageRunner {
+    /// Reads from the reader; formed in the caller's module by ``Pipeline/source(_:name:)`` so that
+    /// the call is direct and specialized.
+    @usableFromInline typealias Read = @Sendable (inout Reader, Int) async throws -> SourceRead<Reader.Element>
+
     private var reader: Reader
+    private let read: Read
     private let downstream: Downstream<Reader.Element>
     private let errors: ErrorOutput
     private let batchSize: Int
@@ -11,12 +17,14 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
 
     init(
         reader: Reader,
+        read: @escaping Read,
         downstream: Downstream<Reader.Element>,
         errors: ErrorOutput,
         batchSize: Int,
         clockUsers: [any ProcessingTimeAware]
     ) {
         self.reader = reader
+        self.read = read
         self.downstream = downstream
         self.errors = errors
         self.batchSize = batchSize
@@ -26,7 +34,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     func run() async throws {
         while true {
             try Task.checkCancellation()
-            switch try await reader.read(maximumCount: batchSize) {
+            switch try await read(&reader, batchSize) {
             case .chunk(let chunk):
                 if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
                 try await downstream.process(Batch(elements: chunk.elements))

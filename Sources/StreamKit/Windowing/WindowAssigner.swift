@@ -57,12 +57,14 @@ struct WindowAssigner {
     /// The one window of `time`, for tumbling and calendar windows.
     @inlinable
     mutating func window(for time: Timestamp) -> Window {
+        // Consecutive elements mostly share a window: two comparisons instead of a division.
+        if cached.contains(time) { return cached }
         if shape == .tumbling {
             let start = (time.microseconds &- offset).floorDivided(by: size) &* size &+ offset
-            return Window(start: Timestamp(microseconds: start), end: Timestamp(microseconds: start &+ size))
+            cached = Window(start: Timestamp(microseconds: start), end: Timestamp(microseconds: start &+ size))
+        } else {
+            cached = calendarWindow(for: time)
         }
-        if cached.contains(time) { return cached }
-        cached = calendarWindow(for: time)
         return cached
     }
 

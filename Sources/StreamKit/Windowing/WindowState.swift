@@ -1,0 +1,231 @@
+/// The state and per-element logic of ``WindowOperator``: open windows ("buckets"), each a
+/// ``KeyTable`` from key to accumulator, and the watermark.
+///
+/// It is a struct so that the per-element loop mutates plain local memory: as stored properties of
+/// a class, every access would pay a dynamic exclusivity check. Its methods are `@inlinable` so that
+/// the loop specializes in the caller's module (see ``WindowOperator``).
+@usableFromInline
+struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> where A.Input == Input {
+    @usableFromInline typealias Output = WindowResult<Key, A.Output>
+
+    @usableFromInline
+    struct Bucket {
+        @usableFromInline var window: Window
+        @usableFromInline var table: KeyTable<Key, A.Accumulator>
+        @usableFromInline var fired = false
+
+        @inlinable
+        init(window: Window, capacity: Int) {
+            self.window = window
+            self.table = KeyTable(capacity: capacity)
+        }
+    }
+
+    @usableFromInline let key: @Sendable (Input) -> Key
+    @usableFromInline let aggregation: A
+    @usableFromInline var assigner: WindowAssigner
+    @usableFromInline let lateness: Int64
+
+    /// The open windows, ordered by end, then start.
+    @usableFromInline var buckets: [Bucket] = []
+    /// The window of each bucket, kept apart so that finding a bucket does not touch its table.
+    @usableFromInline var windows: [Window] = []
+    /// The bucket used last: consecutive elements usually share a window.
+    @usableFromInline var recent = 0
+    @usableFromInline var watermark = Timestamp.min
+    /// The earliest watermark at which something fires or is purged.
+    @usableFromInline var nextAction = Timestamp.max
+    /// Results waiting to be sent downstream.
+    @usableFromInline var pending = Batch<Output>(elements: [], timestamps: [], watermarks: [])
+    /// Late elements waiting to be sent to the late output.
+    @usableFromInline var pendingLate = Batch<Input>(elements: [], timestamps: [], watermarks: [])
+    /// How many elements were late.
+    @usableFromInline var lateCount = 0
+    /// How many keys the last window held: new tables start that large.
+    @usableFromInline var typicalKeys = 16
+
+    init(key: @escaping @Sendable (Input) -> Key, aggregation: A, spec: WindowSpec, lateness: Int64) {
+        self.key = key
+        self.aggregation = aggregation
+        self.assigner = WindowAssigner(spec: spec)
+        self.lateness = lateness
+    }
+
+    /// Adds a batch's elements to their windows, firing windows as the watermark passes them.
+    @inlinable
+    mutating func process(_ batch: Batch<Input>) {
+        // Local copies: calling the closures through `self` would retain and release them per element.
+        let key = self.key
+        let aggregation = self.aggregation
+        if assigner.windowsPerElement != 1 {
+            for index in 0..<batch.count {
+                let elementWatermark = batch.watermarks[index]
+                if elementWatermark > watermark { advance(to: elementWatermark) }
+                addToEveryWindow(batch.elements[index], time: batch.timestamps[index], watermark: elementWatermark)
+            }
+            return
+        }
+        // The table of the window in use is taken out of its bucket while consecutive elements fall
+        // into it, so that updates touch a local value rather than an element of `buckets`.
+        var active = -1
+        var table = KeyTable<Key, A.Accumulator>(capacity: 0)
+        var activeWindow = Window(start: .max, end: .max)
+        var activeFired = false
+        // The window of the previous element and the watermark at which it turns late.
+        var lastWindow = Window(start: .max, end: .max)
+        var lastDeadline = Timestamp.min
+        batch.elements.withUnsafeBufferPointer { elements in
+            batch.timestamps.withUnsafeBufferPointer { timestamps in
+                batch.watermarks.withUnsafeBufferPointer { watermarks in
+                    for index in 0..<elements.count {
+                        let elementWatermark = watermarks[index]
+                        if elementWatermark > watermark {
+                            if elementWatermark >= nextAction && active >= 0 {
+                                swap(&buckets[active].table, &table)
+                                active = -1
+                                activeWindow = Window(start: .max, end: .max)
+                            }
+                            advance(to: elementWatermark)
+                        }
+                        let time = timestamps[index]
+                        if !lastWindow.contains(time) {
+                            lastWindow = assigner.window(for: time)
+                            lastDeadline = lastWindow.end.advanced(by: lateness)
+                        }
+                        if lastDeadline <= watermark {
+                            late(elements[index], time: time, watermark: elementWatermark)
+                            continue
+                        }
+                        if lastWindow != activeWindow {
+                            if active >= 0 { swap(&buckets[active].table, &table) }
+                            active = findOrInsertBucket(for: lastWindow)
+                            swap(&buckets[active].table, &table)
+                            activeWindow = lastWindow
+                            activeFired = buckets[active].fired
+                        }
+                        let element = elements[index]
+                        let elementKey = key(element)
+                        let slot: Int
+                        if let found = table.index(of: elementKey) {
+                            aggregation.add(element, to: &table.values[found])
+                            slot = found
+                        } else {
+                            slot = table.insert(elementKey, aggregation.accumulator(for: element))
+                        }
+                        if activeFired { emitUpdate(window: activeWindow, table: table, slot: slot) }
+                    }
+                }
+            }
+        }
+        if active >= 0 { swap(&buckets[active].table, &table) }
+    }
+
+    @inlinable
+    mutating func addToEveryWindow(_ element: Input, time: Timestamp, watermark elementWatermark: Timestamp) {
+        var windows: [Window] = []
+        assigner.forEachWindow(for: time) { windows.append($0) }
+        var accepted = false
+        for window in windows where window.end.advanced(by: lateness) > watermark {
+            add(element, to: window, key: key, aggregation: aggregation)
+            accepted = true
+        }
+        if !accepted { late(element, time: time, watermark: elementWatermark) }
+    }
+
+    @inlinable
+    mutating func add(_ element: Input, to window: Window, key: (Input) -> Key, aggregation: A) {
+        let bucket: Int
+        if recent < windows.count && windows[recent] == window {
+            bucket = recent
+        } else {
+            bucket = findOrInsertBucket(for: window)
+        }
+        let key = key(element)
+        if let slot = buckets[bucket].table.index(of: key) {
+            aggregation.add(element, to: &buckets[bucket].table.values[slot])
+            if buckets[bucket].fired { emitUpdate(window: window, table: buckets[bucket].table, slot: slot) }
+        } else {
+            let slot = buckets[bucket].table.insert(key, aggregation.accumulator(for: element))
+            if buckets[bucket].fired { emitUpdate(window: window, table: buckets[bucket].table, slot: slot) }
+        }
+    }
+
+    @usableFromInline
+    mutating func findOrInsertBucket(for window: Window) -> Int {
+        var index = windows.count
+        while index > 0 {
+            let candidate = windows[index - 1]
+            if candidate == window {
+                recent = index - 1
+                return recent
+            }
+            if candidate < window { break }
+            index -= 1
+        }
+        buckets.insert(Bucket(window: window, capacity: typicalKeys), at: index)
+        windows.insert(window, at: index)
+        if window.end < nextAction { nextAction = window.end }
+        recent = index
+        return index
+    }
+
+    /// Within the allowed lateness: emits the updated result of a fired window now.
+    @usableFromInline
+    mutating func emitUpdate(window: Window, table: KeyTable<Key, A.Accumulator>, slot: Int) {
+        pending.append(
+            WindowResult(key: table.keys[slot], window: window, value: aggregation.output(of: table.values[slot])),
+            timestamp: window.maxTimestamp,
+            watermark: watermark
+        )
+    }
+
+    @usableFromInline
+    mutating func late(_ element: Input, time: Timestamp, watermark: Timestamp) {
+        lateCount += 1
+        pendingLate.append(element, timestamp: time, watermark: watermark)
+    }
+
+    /// Moves the watermark; fires the windows that end at or before it, and drops those past their
+    /// lateness.
+    @inlinable
+    mutating func advance(to newWatermark: Timestamp) {
+        let previous = watermark
+        watermark = newWatermark
+        if newWatermark >= nextAction { fire(upTo: newWatermark, previous: previous) }
+    }
+
+    @usableFromInline
+    mutating func fire(upTo newWatermark: Timestamp, previous: Timestamp) {
+        var next = Timestamp.max
+        var kept: [Bucket] = []
+        kept.reserveCapacity(buckets.count)
+        for var bucket in buckets {
+            if !bucket.fired && bucket.window.end <= newWatermark {
+                let window = bucket.window
+                let table = bucket.table
+                pending.elements.reserveCapacity(pending.count + table.count)
+                for slot in 0..<table.count {
+                    pending.append(
+                        WindowResult(
+                            key: table.keys[slot],
+                            window: window,
+                            value: aggregation.output(of: table.values[slot])
+                        ),
+                        timestamp: window.maxTimestamp,
+                        watermark: previous
+                    )
+                }
+                typicalKeys = Swift.max(16, table.count)
+                bucket.fired = true
+            }
+            let purgeAt = bucket.window.end.advanced(by: lateness)
+            if purgeAt <= newWatermark { continue }
+            next = Swift.min(next, bucket.fired ? purgeAt : bucket.window.end)
+            kept.append(bucket)
+        }
+        buckets = kept
+        windows = kept.map(\.window)
+        recent = 0
+        nextAction = next
+    }
+}
