@@ -82,11 +82,15 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
         let (timestamps, watermarks) = kernel(batch.elements, &clock)
         if idleTimeout != nil { lastData = .now }
         idle = false
-        try await downstream.process(Batch(elements: batch.elements, timestamps: timestamps, watermarks: watermarks))
+        var watermarkAfter: Timestamp?
         if clock.current > emitted {
             emitted = clock.current
-            try await downstream.advance(to: emitted)
+            watermarkAfter = emitted
         }
+        try await downstream.process(
+            Batch(elements: batch.elements, timestamps: timestamps, watermarks: watermarks),
+            watermarkAfter: watermarkAfter
+        )
     }
 
     /// Upstream watermarks are replaced by this operator's own.

@@ -7,6 +7,9 @@ final class PassThroughOperator<Element: Sendable>: BatchOperator {
     }
 
     func process(_ batch: Batch<Element>) async throws { try await downstream.process(batch) }
+    func process(_ batch: Batch<Element>, watermarkAfter: Timestamp?) async throws {
+        try await downstream.process(batch, watermarkAfter: watermarkAfter)
+    }
     func advance(to watermark: Timestamp) async throws { try await downstream.advance(to: watermark) }
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }

@@ -10,6 +10,11 @@ class StatelessOperator<Input: Sendable, Output: Sendable>: BatchOperator {
         preconditionFailure("subclasses override process(_:)")
     }
 
+    func process(_ batch: Batch<Input>, watermarkAfter: Timestamp?) async throws {
+        try await process(batch)
+        if let watermarkAfter { try await advance(to: watermarkAfter) }
+    }
+
     func advance(to watermark: Timestamp) async throws { try await downstream.advance(to: watermark) }
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }
@@ -27,6 +32,10 @@ final class BatchTransformOperator<Input: Sendable, Output: Sendable>: Stateless
 
     override func process(_ batch: Batch<Input>) async throws {
         try await downstream.process(transform(batch))
+    }
+
+    override func process(_ batch: Batch<Input>, watermarkAfter: Timestamp?) async throws {
+        try await downstream.process(transform(batch), watermarkAfter: watermarkAfter)
     }
 }
 

@@ -234,14 +234,20 @@ extension DataStream {
         name: String? = nil,
         by key: @escaping @Sendable (Element) -> Key
     ) -> KeyedStream<Key, Element> {
-        makeKeyBy(name: name, key: key) { batch, workers in Partitioner.partition(batch, workers: workers, by: key) }
+        makeKeyBy(
+            name: name,
+            key: key,
+            route: { batch, workers in Partitioner.routes(batch, workers: workers, by: key) },
+            select: { batch, worker in Partitioner.select(batch, worker: worker) }
+        )
     }
 
     @usableFromInline
     func makeKeyBy<Key: Hashable & Sendable & Codable>(
         name: String?,
         key: @escaping @Sendable (Element) -> Key,
-        partition: @escaping ExchangeSender<Element>.Partition
+        route: @escaping ExchangeSender<Element>.Route,
+        select: @escaping RouteSelectOperator<Element>.Select
     ) -> KeyedStream<Key, Element> {
         let stream: DataStream<Element> = then(
             kind: "keyBy",
@@ -251,12 +257,15 @@ extension DataStream {
                 ExchangeSender<Element>(
                     channels: channels.map { $0 as! BoundedChannel<ChannelMessage<Element>> },
                     producer: producer,
-                    partition: partition
+                    route: route
                 ) as any BatchOperator<Element>
             }
-        ) { _, outputs, _ in
-            PassThroughOperator<Element>(downstream: Downstream(erased: outputs[PortIndex.main]))
-                as any BatchOperator<Element>
+        ) { context, outputs, _ in
+            RouteSelectOperator<Element>(
+                worker: context.instance,
+                select: select,
+                downstream: Downstream(erased: outputs[PortIndex.main])
+            ) as any BatchOperator<Element>
         }
         return KeyedStream(stream: stream, key: key)
     }

@@ -16,6 +16,9 @@ public struct Batch<Element: Sendable>: Sendable {
     public var timestamps: [Timestamp]
     /// The watermark in force before each element, or empty before event time is assigned.
     public var watermarks: [Timestamp]
+    /// After a key-partitioned exchange: the worker each element belongs to. Every worker receives
+    /// the whole batch and keeps its own elements (see ``Partitioner``); empty otherwise.
+    @usableFromInline var routes: [UInt16] = []
 
     /// Creates a batch; `timestamps` and `watermarks` are either empty or as long as `elements`.
     @inlinable

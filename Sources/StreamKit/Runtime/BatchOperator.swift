@@ -10,12 +10,23 @@ protocol BatchOperator<Input>: AnyObject {
 
     /// Handles one batch.
     func process(_ batch: Batch<Input>) async throws
+    /// Handles one batch, then moves the watermark to `watermarkAfter` if it is given: one call
+    /// (and, between stages, one message) where there would be two.
+    func process(_ batch: Batch<Input>, watermarkAfter: Timestamp?) async throws
     /// Moves the watermark of this operator's input forward.
     func advance(to watermark: Timestamp) async throws
     /// Says that the input has no data for now and must not hold the watermark back.
     func markIdle() async throws
     /// Ends the input: no call follows.
     func finish() async throws
+}
+
+extension BatchOperator {
+    /// Calls ``process(_:)`` and then ``advance(to:)``.
+    func process(_ batch: Batch<Input>, watermarkAfter: Timestamp?) async throws {
+        try await process(batch)
+        if let watermarkAfter { try await advance(to: watermarkAfter) }
+    }
 }
 
 /// An operator that wants the processing-time clock, for idle detection.
@@ -44,6 +55,14 @@ struct Downstream<Element: Sendable> {
     func process(_ batch: Batch<Element>) async throws {
         if batch.isEmpty { return }
         for consumer in consumers { try await consumer.process(batch) }
+    }
+
+    func process(_ batch: Batch<Element>, watermarkAfter: Timestamp?) async throws {
+        if batch.isEmpty {
+            if let watermarkAfter { try await advance(to: watermarkAfter) }
+            return
+        }
+        for consumer in consumers { try await consumer.process(batch, watermarkAfter: watermarkAfter) }
     }
 
     func advance(to watermark: Timestamp) async throws {

@@ -1,8 +1,8 @@
 /// What travels through a ``BoundedChannel`` between two stages of a pipeline. Every message names
 /// the producer that sent it, so the consumer can keep one watermark per input.
 enum ChannelMessage<Element: Sendable>: Sendable {
-    /// A batch of elements from a producer.
-    case batch(producer: Int, Batch<Element>)
+    /// A batch of elements from a producer, and the producer's watermark after it if it moved.
+    case batch(producer: Int, Batch<Element>, watermarkAfter: Timestamp?)
     /// A producer's watermark moved forward.
     case watermark(producer: Int, Timestamp)
     /// A producer has no data for now.
@@ -26,7 +26,11 @@ final class ChannelSender<Element: Sendable>: BatchOperator {
     }
 
     func process(_ batch: Batch<Element>) async throws {
-        await channel.send(.batch(producer: producer, batch))
+        await channel.send(.batch(producer: producer, batch, watermarkAfter: nil))
+    }
+
+    func process(_ batch: Batch<Element>, watermarkAfter: Timestamp?) async throws {
+        await channel.send(.batch(producer: producer, batch, watermarkAfter: watermarkAfter))
     }
 
     func advance(to watermark: Timestamp) async throws {
@@ -42,28 +46,35 @@ final class ChannelSender<Element: Sendable>: BatchOperator {
     }
 }
 
-/// The sending end of a key-partitioned exchange: routes each element to the worker that owns its
-/// key, and broadcasts watermarks, idleness and the end of input to every worker.
+/// The sending end of a key-partitioned exchange: tags each element with the worker that owns its
+/// key and sends the batch, shared rather than copied, to every worker, which keeps its own
+/// elements (``RouteSelectOperator``): the copying runs on the workers, in parallel, instead of in
+/// the single producer. Watermarks, idleness and the end of input go to every worker.
 @usableFromInline
 final class ExchangeSender<Element: Sendable>: BatchOperator {
-    /// Splits a batch into one batch per worker; formed in the caller's module by
+    /// Computes the worker of each element; formed in the caller's module by
     /// ``DataStream/key(name:by:)-(_,(Element)->Key)`` so that the loop is specialized.
-    @usableFromInline typealias Partition = @Sendable (Batch<Element>, Int) -> [Batch<Element>]
+    @usableFromInline typealias Route = @Sendable (Batch<Element>, Int) -> [UInt16]
 
     let channels: [BoundedChannel<ChannelMessage<Element>>]
     let producer: Int
-    let partition: Partition
+    let route: Route
 
-    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, partition: @escaping Partition) {
+    init(channels: [BoundedChannel<ChannelMessage<Element>>], producer: Int, route: @escaping Route) {
         self.channels = channels
         self.producer = producer
-        self.partition = partition
+        self.route = route
     }
 
     func process(_ batch: Batch<Element>) async throws {
-        let parts = partition(batch, channels.count)
-        for worker in 0..<channels.count where !parts[worker].isEmpty {
-            await channels[worker].send(.batch(producer: producer, parts[worker]))
+        try await process(batch, watermarkAfter: nil)
+    }
+
+    func process(_ batch: Batch<Element>, watermarkAfter: Timestamp?) async throws {
+        var routed = batch
+        routed.routes = route(batch, channels.count)
+        for channel in channels {
+            await channel.send(.batch(producer: producer, routed, watermarkAfter: watermarkAfter))
         }
     }
 
@@ -80,6 +91,37 @@ final class ExchangeSender<Element: Sendable>: BatchOperator {
     }
 }
 
+/// The entry of a worker after an exchange: keeps the elements of a routed batch that belong to
+/// this worker.
+@usableFromInline
+final class RouteSelectOperator<Element: Sendable>: BatchOperator {
+    /// Keeps the elements routed to a worker; formed in the caller's module.
+    @usableFromInline typealias Select = @Sendable (Batch<Element>, Int) -> Batch<Element>
+
+    let worker: Int
+    let select: Select
+    let downstream: Downstream<Element>
+
+    init(worker: Int, select: @escaping Select, downstream: Downstream<Element>) {
+        self.worker = worker
+        self.select = select
+        self.downstream = downstream
+    }
+
+    func process(_ batch: Batch<Element>) async throws {
+        try await process(batch, watermarkAfter: nil)
+    }
+
+    func process(_ batch: Batch<Element>, watermarkAfter: Timestamp?) async throws {
+        let mine = batch.routes.isEmpty ? batch : select(batch, worker)
+        try await downstream.process(mine, watermarkAfter: watermarkAfter)
+    }
+
+    func advance(to watermark: Timestamp) async throws { try await downstream.advance(to: watermark) }
+    func markIdle() async throws { try await downstream.markIdle() }
+    func finish() async throws { try await downstream.finish() }
+}
+
 /// Which worker owns a key.
 @usableFromInline
 enum Partitioner {
@@ -93,45 +135,52 @@ enum Partitioner {
         return Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(workers)) >> 32)
     }
 
-    /// Splits a batch into one batch per worker by each element's key, keeping their order.
+    /// The worker of each element of a batch.
     @inlinable
-    static func partition<Element, Key: Hashable>(
+    static func routes<Element, Key: Hashable>(
         _ batch: Batch<Element>,
         workers: Int,
         by key: (Element) -> Key
-    ) -> [Batch<Element>] {
+    ) -> [UInt16] {
         let count = batch.count
-        var sizes = [Int](repeating: 0, count: workers)
-        let targets = [UInt16](unsafeUninitializedCapacity: count) { targets, initialized in
+        return [UInt16](unsafeUninitializedCapacity: count) { routes, initialized in
             batch.elements.withUnsafeBufferPointer { elements in
                 for index in 0..<count {
-                    let worker = worker(for: key(elements[index]), workers: workers)
-                    targets[index] = UInt16(truncatingIfNeeded: worker)
-                    sizes[worker] &+= 1
+                    routes[index] = UInt16(truncatingIfNeeded: worker(for: key(elements[index]), workers: workers))
                 }
             }
             initialized = count
         }
-        return (0..<workers).map { worker in
-            let size = sizes[worker]
-            func pick<T>(_ source: [T]) -> [T] {
-                [T](unsafeUninitializedCapacity: size) { output, initialized in
-                    var next = 0
-                    for index in 0..<count where targets[index] == worker {
-                        (output.baseAddress! + next).initialize(to: source[index])
-                        next &+= 1
+    }
+
+    /// The elements of a routed batch that belong to `worker`, in order, with their times.
+    @inlinable
+    static func select<Element>(_ batch: Batch<Element>, worker: Int) -> Batch<Element> {
+        let routes = batch.routes
+        let target = UInt16(truncatingIfNeeded: worker)
+        var size = 0
+        for route in routes where route == target { size &+= 1 }
+        func pick<T>(_ source: [T]) -> [T] {
+            [T](unsafeUninitializedCapacity: size) { output, initialized in
+                source.withUnsafeBufferPointer { source in
+                    routes.withUnsafeBufferPointer { routes in
+                        var next = 0
+                        for index in 0..<routes.count where routes[index] == target {
+                            (output.baseAddress! + next).initialize(to: source[index])
+                            next &+= 1
+                        }
+                        initialized = next
                     }
-                    initialized = next
                 }
             }
-            if batch.hasEventTime {
-                return Batch(
-                    elements: pick(batch.elements),
-                    timestamps: pick(batch.timestamps),
-                    watermarks: pick(batch.watermarks)
-                )
-            }
-            return Batch(elements: pick(batch.elements))
         }
+        if batch.hasEventTime {
+            return Batch(
+                elements: pick(batch.elements),
+                timestamps: pick(batch.timestamps),
+                watermarks: pick(batch.watermarks)
+            )
+        }
+        return Batch(elements: pick(batch.elements))
     }
 }

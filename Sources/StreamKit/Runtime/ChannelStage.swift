@@ -24,7 +24,7 @@ final class ChannelStage<Element: Sendable> {
         while let message = await channel.receive() {
             try Task.checkCancellation()
             switch message {
-            case .batch(let producer, var batch):
+            case .batch(let producer, var batch, let watermarkAfter):
                 tracker.activate(producer)
                 reportedIdle = false
                 if tracker.inputs > 1 && batch.hasEventTime {
@@ -32,7 +32,9 @@ final class ChannelStage<Element: Sendable> {
                         batch.watermarks[index] = tracker.combined(ifInput: producer, were: batch.watermarks[index])
                     }
                 }
-                try await entry.process(batch)
+                let before = tracker.current
+                let now = watermarkAfter.map { tracker.update(producer, to: $0) } ?? before
+                try await entry.process(batch, watermarkAfter: now > before ? now : nil)
             case .watermark(let producer, let watermark):
                 let before = tracker.current
                 let now = tracker.update(producer, to: watermark)

@@ -48,6 +48,14 @@ where A.Input == Input {
         try await flush()
     }
 
+    func process(_ batch: Batch<Input>, watermarkAfter: Timestamp?) async throws {
+        kernel(&state, batch)
+        guard let watermarkAfter else { return try await flush() }
+        if watermarkAfter > state.watermark { state.advance(to: watermarkAfter) }
+        try await flush()
+        try await downstream.advance(to: watermarkAfter)
+    }
+
     func advance(to watermark: Timestamp) async throws {
         if watermark > state.watermark { state.advance(to: watermark) }
         try await flush()
