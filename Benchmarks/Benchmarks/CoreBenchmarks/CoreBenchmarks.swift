@@ -38,6 +38,9 @@ let benchmarks: @Sendable () -> Void = {
     workloadBenchmark("Windows loop open addressing", reference: { Workload.windowReference }) {
         WindowLoops.openAddressing(Workload.events).tally
     }
+    workloadBenchmark("Windows loop open addressing integer hash", reference: { Workload.windowReference }) {
+        WindowLoops.openAddressing(Workload.events, integerHash: true).tally
+    }
 
     // Stateless map, filter, map.
     workloadBenchmark("Chain engine workers=1", reference: { Workload.chainReference }) {

@@ -123,21 +123,22 @@ enum WindowLoops {
 
     // MARK: Open addressing
 
-    /// The fastest loop we could write that knows nothing of the keys but `Hashable`.
+    /// The fastest loop we could write: with `integerHash` false it knows nothing of the keys but
+    /// `Hashable` (keys hash with `Hasher`); with `integerHash` true it hashes the integer sensor ids
+    /// with one Fibonacci multiplication, as StreamKit's own key tables do.
     ///
     /// The open windows (one or two at a time here) are a short array sorted by start, and the
     /// window of the previous element is tried first. Each is a ``WindowTable``: an open-addressing
     /// hash table from key to a slot in dense count and sum arrays, in manually managed memory so
     /// that the hot path has no uniqueness, bounds or exclusivity checks and no reference counting.
-    /// A window is emitted and dropped when the watermark passes its end. Sensor ids are hashed
-    /// with `Hasher` like any other key: the loop does not use the fact that they are small integers.
-    static func openAddressing(_ events: [Event]) -> Output {
+    /// A window is emitted and dropped when the watermark passes its end.
+    static func openAddressing(_ events: [Event], integerHash: Bool = false) -> Output {
         let size = Workload.windowSize
         let bound = Workload.watermarkBound
         var output = Output()
         var windows: [WindowTable<Int>] = []
         // The window of the previous element; an empty table that matches no window at first.
-        var current = WindowTable<Int>(start: .min)
+        var current = WindowTable<Int>(start: .min, integerHash: integerHash)
         var earliestEnd = Int64.max
         var highest = Int64.min
         for event in events {
@@ -146,14 +147,14 @@ enum WindowLoops {
             if watermark >= earliestEnd {
                 fire(&windows, upTo: watermark, size: size, into: &output)
                 earliestEnd = windows.first.map { $0.start + size } ?? .max
-                current = WindowTable(start: .min)
+                current = WindowTable(start: .min, integerHash: integerHash)
             }
             let start = windowStart(of: time, size: size)
             if start + size <= watermark {
                 output.late += 1
             } else {
                 if current.start != start {
-                    current = window(startingAt: start, in: &windows)
+                    current = window(startingAt: start, in: &windows, integerHash: integerHash)
                     earliestEnd = windows[0].start + size
                 }
                 current.add(event.value, for: event.sensor)
@@ -165,10 +166,14 @@ enum WindowLoops {
     }
 
     /// The open window that starts at `start`, added to `windows` if there is none.
-    private static func window(startingAt start: Int64, in windows: inout [WindowTable<Int>]) -> WindowTable<Int> {
+    private static func window(
+        startingAt start: Int64,
+        in windows: inout [WindowTable<Int>],
+        integerHash: Bool
+    ) -> WindowTable<Int> {
         let index = windows.firstIndex { $0.start >= start } ?? windows.count
         if index < windows.count && windows[index].start == start { return windows[index] }
-        let window = WindowTable<Int>(start: start)
+        let window = WindowTable<Int>(start: start, integerHash: integerHash)
         windows.insert(window, at: index)
         return window
     }
@@ -209,6 +214,8 @@ extension WindowLoops.Accumulator {
 final class WindowTable<Key: Hashable> {
     /// The start of the window, in microseconds.
     let start: Int64
+    /// Whether integer keys hash by multiplication rather than with `Hasher`.
+    let integerHash: Bool
     /// How many keys the table holds.
     private(set) var count = 0
     /// How many keys the dense arrays have room for; the buckets are twice as many.
@@ -225,8 +232,9 @@ final class WindowTable<Key: Hashable> {
     private var sums: UnsafeMutablePointer<Double>
 
     /// Creates an empty table for the window starting at `start`.
-    init(start: Int64, capacity: Int = 8) {
+    init(start: Int64, integerHash: Bool, capacity: Int = 8) {
         self.start = start
+        self.integerHash = integerHash
         self.capacity = capacity
         mask = capacity * 2 - 1
         buckets = .allocate(capacity: capacity * 2)
@@ -247,7 +255,7 @@ final class WindowTable<Key: Hashable> {
     /// Adds `value` to `key`'s count and sum.
     @inline(__always)
     func add(_ value: Double, for key: Key) {
-        var bucket = key.hashValue & mask
+        var bucket = hash(key) & mask
         while true {
             let slot = Int(buckets[bucket]) &- 1
             if slot < 0 { break }
@@ -261,6 +269,16 @@ final class WindowTable<Key: Hashable> {
         insert(key, value: value, bucket: bucket)
     }
 
+    /// The key's hash, its well-mixed bits at the bottom where the mask takes them.
+    @inline(__always)
+    private func hash(_ key: Key) -> Int {
+        if integerHash, let integer = key as? Int {
+            let product = UInt64(bitPattern: Int64(integer)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: product >> 32)
+        }
+        return key.hashValue
+    }
+
     /// Calls `body` with each key, its count and its sum.
     func forEach(_ body: (Key, Int, Double) -> Void) {
         for slot in 0..<count { body(keys[slot], counts[slot], sums[slot]) }
@@ -270,7 +288,7 @@ final class WindowTable<Key: Hashable> {
     private func insert(_ key: Key, value: Double, bucket: Int) {
         if count == capacity {
             grow()
-            place(slot: count, hash: key.hashValue)
+            place(slot: count, hash: hash(key))
         } else {
             buckets[bucket] = Int32(count + 1)
         }
@@ -290,7 +308,7 @@ final class WindowTable<Key: Hashable> {
         mask = capacity * 2 - 1
         buckets = .allocate(capacity: capacity * 2)
         buckets.initialize(repeating: 0, count: capacity * 2)
-        for slot in 0..<count { place(slot: slot, hash: keys[slot].hashValue) }
+        for slot in 0..<count { place(slot: slot, hash: hash(keys[slot])) }
     }
 
     /// Points the first empty bucket from `hash` at `slot`.

@@ -80,31 +80,28 @@ public struct Variance<Input>: Aggregation {
     @inlinable public func output(of accumulator: WelfordAccumulator) -> Double { accumulator.variance(kind) }
 }
 
-/// The standard deviation of a value of the elements (Welford; mergeable).
+/// The standard deviation of a value of the elements: the square root of ``Variance``.
 public struct StandardDeviation<Input>: Aggregation {
-    /// The value whose standard deviation is computed.
-    public let value: @Sendable (Input) -> Double
-    /// Population or sample standard deviation.
-    public let kind: VarianceKind
+    /// The variance it is the square root of.
+    public let variance: Variance<Input>
+
     /// The standard deviation of `value`; population unless `kind` says otherwise.
     public init(_ kind: VarianceKind = .population, _ value: @escaping @Sendable (Input) -> Double) {
-        self.value = value
-        self.kind = kind
+        self.variance = Variance(kind, value)
     }
+
     /// The state after the first element.
-    @inlinable public func accumulator(for first: Input) -> WelfordAccumulator {
-        WelfordAccumulator(first: value(first))
-    }
+    @inlinable public func accumulator(for first: Input) -> WelfordAccumulator { variance.accumulator(for: first) }
     /// Adds an element.
     @inlinable public func add(_ input: Input, to accumulator: inout WelfordAccumulator) {
-        accumulator.add(value(input))
+        variance.add(input, to: &accumulator)
     }
     /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: WelfordAccumulator, into accumulator: inout WelfordAccumulator) {
-        accumulator.merge(other)
+        variance.merge(other, into: &accumulator)
     }
     /// The result.
     @inlinable public func output(of accumulator: WelfordAccumulator) -> Double {
-        accumulator.variance(kind).squareRoot()
+        variance.output(of: accumulator).squareRoot()
     }
 }
