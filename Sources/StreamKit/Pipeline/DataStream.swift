@@ -92,11 +92,14 @@ extension DataStream {
     public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> DataStream<Element>
     {
         transformBatches(kind: "filter", name: name) { batch in
-            var output = Batch<Element>(reservingCapacity: batch.count, withTime: batch.hasEventTime)
-            for index in batch.elements.indices where isIncluded(batch.elements[index]) {
-                output.append(batch.elements[index], timeOf: index, in: batch)
-            }
-            return output
+            guard batch.hasEventTime else { return Batch(elements: batch.elements.filter(isIncluded)) }
+            let kept = batch.elements.indices.filter { isIncluded(batch.elements[$0]) }
+            if kept.count == batch.count { return batch }
+            return Batch(
+                elements: kept.map { batch.elements[$0] },
+                timestamps: kept.map { batch.timestamps[$0] },
+                watermarks: kept.map { batch.watermarks[$0] }
+            )
         }
     }
 
