@@ -69,6 +69,7 @@ let package = Package(
             name: "StreamKitTests",
             dependencies: [
                 "StreamKit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

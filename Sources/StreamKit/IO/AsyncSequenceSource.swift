@@ -77,7 +77,14 @@ where Base.Element: Sendable {
             while elements.count < maximumCount {
                 // Wait only for the first message; then take what is already there.
                 if !elements.isEmpty && channel.count == 0 { break }
-                guard let message = await channel.receive() else {
+                let channel = self.channel
+                let next = await withTaskCancellationHandler {
+                    await channel.receive()
+                } onCancel: {
+                    channel.close()
+                }
+                try Task.checkCancellation()
+                guard let message = next else {
                     ended = true
                     break
                 }

@@ -39,6 +39,16 @@ struct FileLineReader {
         self.lineNumber = lineNumber
     }
 
+    /// Moves to byte `offset`, whose line number is `lineNumber`.
+    mutating func seek(offset: Int64, lineNumber: Int) {
+        lseek(descriptor, off_t(offset), SEEK_SET)
+        buffer.removeAll()
+        start = 0
+        atEnd = false
+        self.offset = offset
+        self.lineNumber = lineNumber
+    }
+
     /// Closes the file.
     func close() {
         _ = Glibc.close(descriptor)

@@ -32,6 +32,14 @@ public struct JSONLinesSource<Element: Decodable & Sendable>: Source {
         public mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
             try await base.read(maximumCount: maximumCount)
         }
+
+        /// The byte offset and number of the next line.
+        public var position: SourcePosition? { base.position }
+
+        /// Continues at a checkpointed line.
+        public mutating func seek(to position: SourcePosition) async throws {
+            try await base.seek(to: position)
+        }
     }
 }
 

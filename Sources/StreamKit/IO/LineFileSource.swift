@@ -26,6 +26,30 @@ struct LineFileReader<Decoder: LineDecoder>: SourceReader {
         self.origin = origin
     }
 
+    /// The byte offset and number of the next line.
+    var position: SourcePosition? {
+        SourcePosition(["offset": lines.offset, "line": Int64(lines.lineNumber), "header": headerRead ? 1 : 0])
+    }
+
+    /// Continues at a checkpointed line; re-reads the header first if the format has one.
+    mutating func seek(to position: SourcePosition) async throws {
+        let offset = position.offsets["offset"] ?? 0
+        let line = Int(position.offsets["line"] ?? 1)
+        if decoder.hasHeader && offset > 0 {
+            lines.seek(offset: 0, lineNumber: 1)
+            var decoder = self.decoder
+            var failure: (any Error)?
+            _ = try lines.nextLine { header, _ -> Bool in
+                do { try decoder.header(header) } catch { failure = error }
+                return true
+            }
+            if let failure { throw failure }
+            self.decoder = decoder
+            headerRead = true
+        }
+        lines.seek(offset: offset, lineNumber: line)
+    }
+
     mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
         var elements: [Element] = []
         var errors: [ErrorRecord] = []

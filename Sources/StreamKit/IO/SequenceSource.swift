@@ -20,12 +20,25 @@ public struct SequenceSource<Base: Sequence & Sendable>: Source where Base.Eleme
 
     /// Starts iterating the sequence.
     public func makeReader(context: SourceContext) async throws -> Reader {
-        Reader(iterator: base.makeIterator())
+        Reader(iterator: base.makeIterator(), base: base)
     }
 
     /// Pulls up to a batch of elements from the sequence's iterator.
     public struct Reader: SourceReader {
         @usableFromInline var iterator: Base.Iterator
+        @usableFromInline var consumed: Int64 = 0
+        @usableFromInline let base: Base
+
+        /// How many elements have been read.
+        public var position: SourcePosition? { SourcePosition(["count": consumed]) }
+
+        /// Starts over and skips the elements already read.
+        public mutating func seek(to position: SourcePosition) async throws {
+            iterator = base.makeIterator()
+            consumed = 0
+            let target = position.offsets["count"] ?? 0
+            while consumed < target, iterator.next() != nil { consumed += 1 }
+        }
 
         /// Reads up to `maximumCount` elements.
         @inlinable
@@ -35,6 +48,7 @@ public struct SequenceSource<Base: Sequence & Sendable>: Source where Base.Eleme
             while elements.count < maximumCount, let next = iterator.next() {
                 elements.append(next)
             }
+            consumed += Int64(elements.count)
             return elements.isEmpty ? .end : .chunk(SourceChunk(elements: elements))
         }
     }
@@ -61,22 +75,30 @@ where Base.Element: Sendable, Base.Index == Int {
 
     /// Starts reading at the first element.
     public func makeReader(context: SourceContext) async throws -> Reader {
-        Reader(base: base, position: base.startIndex)
+        Reader(base: base, index: base.startIndex)
     }
 
     /// Reads consecutive slices of the collection; its position is the index of the next element.
     public struct Reader: SourceReader {
         @usableFromInline let base: Base
         /// The index of the next element to read.
-        public var position: Int
+        public var index: Int
+
+        /// The index of the next element, for checkpoints.
+        public var position: SourcePosition? { SourcePosition(["index": Int64(index)]) }
+
+        /// Continues at a checkpointed index.
+        public mutating func seek(to position: SourcePosition) async throws {
+            index = Int(position.offsets["index"] ?? 0)
+        }
 
         /// Reads the next slice of up to `maximumCount` elements.
         @inlinable
         public mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
-            guard position < base.endIndex else { return .end }
-            let end = Swift.min(position + maximumCount, base.endIndex)
-            let elements = Array(base[position..<end])
-            position = end
+            guard index < base.endIndex else { return .end }
+            let end = Swift.min(index + maximumCount, base.endIndex)
+            let elements = Array(base[index..<end])
+            index = end
             return .chunk(SourceChunk(elements: elements))
         }
     }

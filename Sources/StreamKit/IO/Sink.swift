@@ -25,11 +25,32 @@ public protocol SinkWriter<Element>: AnyObject {
     func advance(to watermark: Timestamp) async throws
     /// The input ended: flush and close.
     func finish() async throws
+
+    /// A checkpoint's barrier reached the sink: make everything written so far durable, ready to be
+    /// made visible when the checkpoint completes, and return what the writer must remember to
+    /// commit it after a crash (such as the names of files waiting to be renamed).
+    func prepareCheckpoint(_ id: Int64) async throws -> [UInt8]?
+
+    /// Checkpoint `id` and every earlier one completed: make what was prepared for them visible.
+    func commitCheckpoint(_ id: Int64) async throws
+
+    /// The run resumes from a checkpoint: finish committing what the snapshots name, and discard
+    /// what was written after them.
+    func restore(from snapshots: [[UInt8]]) async throws
 }
 
 extension SinkWriter {
     /// Ignores watermarks.
     public func advance(to watermark: Timestamp) async throws {}
+
+    /// Nothing to prepare: the writer keeps no state across restarts.
+    public func prepareCheckpoint(_ id: Int64) async throws -> [UInt8]? { nil }
+
+    /// Nothing to commit.
+    public func commitCheckpoint(_ id: Int64) async throws {}
+
+    /// Nothing to restore.
+    public func restore(from snapshots: [[UInt8]]) async throws {}
 }
 
 /// The pipeline's settings, as a sink sees them.

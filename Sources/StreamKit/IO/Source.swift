@@ -28,6 +28,28 @@ public protocol SourceReader<Element> {
     /// ``SourceRead/tick(_:)`` when the reader waited and no data came (so that idle inputs can be
     /// detected), or ``SourceRead/end`` when the input is exhausted.
     mutating func read(maximumCount: Int) async throws -> SourceRead<Element>
+
+    /// Where the reader is: recorded in checkpoints, so that a restarted pipeline resumes there.
+    /// `nil` for a source that cannot rewind (its guarantee is then at-most-once or, with a broker
+    /// that keeps unacknowledged messages, at-least-once).
+    var position: SourcePosition? { get }
+
+    /// Moves the reader to a position recorded by ``position``.
+    /// - Throws: When the source cannot resume from a position.
+    mutating func seek(to position: SourcePosition) async throws
+}
+
+extension SourceReader {
+    /// This source cannot rewind.
+    public var position: SourcePosition? { nil }
+
+    /// Throws: this source cannot rewind.
+    public mutating func seek(to position: SourcePosition) async throws {
+        throw StreamKitError(
+            code: .checkpoint,
+            message: "the source cannot resume from checkpointed position \(position): it cannot rewind"
+        )
+    }
 }
 
 /// What a ``SourceReader`` returns from one read.

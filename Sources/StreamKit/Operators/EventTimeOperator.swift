@@ -1,7 +1,7 @@
 /// The watermark state of an event-time operator, and the per-element loop that assigns event
 /// times and watermarks.
 @usableFromInline
-struct EventClock {
+struct EventClock: Codable {
     /// How far the watermark stays behind the highest event time, in microseconds.
     @usableFromInline let bound: Int64
     /// The highest event time seen.
@@ -65,12 +65,23 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
     let kernel: Kernel
     let idleTimeout: Int64?
     let downstream: Downstream<Element>
-    private var clock: EventClock
-    private var emitted = Timestamp.min
+    var clock: EventClock
+    var emitted = Timestamp.min
     private var lastData = Timestamp.now
     private var idle = false
 
-    init(kernel: @escaping Kernel, strategy: WatermarkStrategy, downstream: Downstream<Element>) {
+    let name: String
+    let instance: Int
+
+    init(
+        kernel: @escaping Kernel,
+        strategy: WatermarkStrategy,
+        downstream: Downstream<Element>,
+        name: String,
+        instance: Int
+    ) {
+        self.name = name
+        self.instance = instance
         self.kernel = kernel
         self.clock = EventClock(bound: strategy.bound.streamKitMicroseconds)
         self.idleTimeout = strategy.idleTimeout?.streamKitMicroseconds
@@ -107,11 +118,35 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
         try await downstream.finish()
     }
 
+    func barrier(_ barrier: Barrier) async throws {
+        try barrier.store.report(barrier.id, operator: name, instance: instance, state: snapshot())
+        try await downstream.barrier(barrier)
+    }
+
     func tick(now: Timestamp) async throws {
         guard let idleTimeout, !idle else { return }
         if now.microseconds &- lastData.microseconds >= idleTimeout {
             idle = true
             try await downstream.markIdle()
+        }
+    }
+}
+
+extension EventTimeOperator: Snapshotting {
+    struct Snapshot: Codable {
+        var clock: EventClock
+        var emitted: Timestamp
+    }
+
+    func snapshot() throws -> [UInt8] {
+        try StateCoding.encode(Snapshot(clock: clock, emitted: emitted))
+    }
+
+    func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
+        for bytes in snapshots {
+            let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
+            if snapshot.clock.highest > clock.highest { clock = snapshot.clock }
+            emitted = Swift.max(emitted, snapshot.emitted)
         }
     }
 }

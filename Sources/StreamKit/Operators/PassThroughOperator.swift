@@ -13,4 +13,5 @@ final class PassThroughOperator<Element: Sendable>: BatchOperator {
     func advance(to watermark: Timestamp) async throws { try await downstream.advance(to: watermark) }
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }
+    func barrier(_ barrier: Barrier) async throws { try await downstream.barrier(barrier) }
 }

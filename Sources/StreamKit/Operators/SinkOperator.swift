@@ -4,14 +4,36 @@ final class SinkOperator<Writer: SinkWriter>: BatchOperator {
     typealias Input = Writer.Element
     let writer: Writer
     let name: String
+    let instance: Int
+    private var store: CheckpointStore?
+    private var committed: Int64 = 0
 
-    init(writer: Writer, name: String) {
+    init(writer: Writer, name: String, instance: Int) {
         self.writer = writer
         self.name = name
+        self.instance = instance
     }
 
     func process(_ batch: Batch<Writer.Element>) async throws {
+        try await commitCompleted()
         do { try await writer.write(batch) } catch { throw wrap(error) }
+    }
+
+    func barrier(_ barrier: Barrier) async throws {
+        store = barrier.store
+        try await commitCompleted()
+        let state: [UInt8]?
+        do { state = try await writer.prepareCheckpoint(barrier.id) } catch { throw wrap(error) }
+        try barrier.store.report(barrier.id, operator: name, instance: instance, state: state)
+    }
+
+    /// Commits the checkpoints that completed since the last call.
+    private func commitCompleted() async throws {
+        guard let store else { return }
+        let completed = store.completed
+        guard completed > committed else { return }
+        committed = completed
+        do { try await writer.commitCheckpoint(completed) } catch { throw wrap(error) }
     }
 
     func advance(to watermark: Timestamp) async throws {
@@ -21,6 +43,7 @@ final class SinkOperator<Writer: SinkWriter>: BatchOperator {
     func markIdle() async throws {}
 
     func finish() async throws {
+        try await commitCompleted()
         do { try await writer.finish() } catch { throw wrap(error) }
     }
 

@@ -18,6 +18,7 @@ class StatelessOperator<Input: Sendable, Output: Sendable>: BatchOperator {
     func advance(to watermark: Timestamp) async throws { try await downstream.advance(to: watermark) }
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }
+    func barrier(_ barrier: Barrier) async throws { try await downstream.barrier(barrier) }
 }
 
 /// Turns each batch into another with a closure: map, filter, compactMap and flatMap, whose loops the
@@ -77,5 +78,10 @@ final class TryMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator
     override func finish() async throws {
         try await downstream.finish()
         try await errors.finish()
+    }
+
+    override func barrier(_ barrier: Barrier) async throws {
+        try await downstream.barrier(barrier)
+        try await errors.barrier(barrier)
     }
 }

@@ -205,13 +205,17 @@ extension DataStream {
             kind: "eventTime",
             label: "eventTime (bound \(watermark.bound))",
             name: name,
-            timeRule: .assigns
-        ) { _, outputs, clockUsers in
+            timeRule: .assigns,
+            isStateful: true
+        ) { context, outputs, clockUsers in
             let op = EventTimeOperator(
                 kernel: kernel,
                 strategy: watermark,
-                downstream: Downstream(erased: outputs[PortIndex.main])
+                downstream: Downstream(erased: outputs[PortIndex.main]),
+                name: context.nodeName,
+                instance: context.instance
             )
+            try context.restore(op)
             if watermark.idleTimeout != nil { clockUsers.users.append(op) }
             return op as any BatchOperator<Element>
         }
@@ -303,7 +307,11 @@ extension DataStream {
             outputTypes: [PortIndex.main: TypedPort<Never>()]
         ) { context, _, _ in
             let writer = try await sink.makeWriter(context: SinkContext(name: context.nodeName))
-            return SinkOperator(writer: writer, name: context.nodeName) as any BatchOperator<Element>
+            if let snapshots = context.restored?.state[context.nodeName] {
+                try await writer.restore(from: snapshots)
+            }
+            return SinkOperator(writer: writer, name: context.nodeName, instance: context.instance)
+                as any BatchOperator<Element>
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// A validated graph cut into stages, ready to run.
@@ -132,7 +133,85 @@ struct ExecutionPlan: Sendable {
 
     // MARK: Running
 
-    func run() async throws {
+    /// The names under which the participants of a checkpoint report: every source, stateful
+    /// operator and sink, once per instance.
+    var checkpointParticipants: Set<String> {
+        var participants: Set<String> = []
+        for node in graph.nodes where node.role == .source || node.role == .sink || node.isStateful {
+            for instance in 0..<stages[stageOf[node.id]].instances {
+                participants.insert(CheckpointStore.participant(node.name, instance: instance))
+            }
+        }
+        return participants
+    }
+
+    /// Checks that a checkpoint fits this graph: every operator it holds state for still exists
+    /// and still keeps state.
+    func validate(_ restored: RestoredCheckpoint) throws {
+        let stateful = Set(
+            graph.nodes.filter { $0.isStateful || $0.role == .sink }.map(\.name)
+        )
+        for name in restored.state.keys.sorted() where !stateful.contains(name) {
+            let existing = graph.nodes.first { $0.name == name }
+            let change = existing == nil ? "no operator of that name exists any more" : "it no longer keeps state"
+            throw StreamKitError(
+                code: .checkpoint,
+                message: "checkpoint \(restored.id) holds state for operator '\(name)', but \(change): "
+                    + "give the operator its old name again, or start fresh (CheckpointConfiguration.fresh)"
+            )
+        }
+        let sources = Set(graph.nodes.filter { $0.role == .source }.map(\.name))
+        for name in restored.sources.keys.sorted() where !sources.contains(name) {
+            throw StreamKitError(
+                code: .checkpoint,
+                message:
+                    "checkpoint \(restored.id) holds the position of source '\(name)', which this pipeline no longer has: "
+                    + "give the source its old name again, or start fresh (CheckpointConfiguration.fresh)"
+            )
+        }
+    }
+
+    func run(checkpoints configuration: CheckpointConfiguration?) async throws {
+        var store: CheckpointStore?
+        var restored: RestoredCheckpoint?
+        if let configuration {
+            let logger = self.configuration.logger
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: configuration.directory,
+                    withIntermediateDirectories: true
+                )
+            } catch {
+                throw StreamKitError(
+                    code: .io,
+                    message:
+                        "cannot create the checkpoint directory '\(configuration.directory)': check the path and permissions",
+                    underlying: error
+                )
+            }
+            if !configuration.fresh {
+                restored = CheckpointStore.latest(in: configuration.directory, logger: logger)
+                if let restored {
+                    try validate(restored)
+                    logger.info(
+                        "restoring from checkpoint",
+                        metadata: ["pipeline": "\(pipelineName)", "checkpoint": "\(restored.id)"]
+                    )
+                }
+            }
+            let newest = CheckpointStore.checkpointIDs(in: configuration.directory).max() ?? 0
+            store = CheckpointStore(
+                configuration: configuration,
+                pipelineName: pipelineName,
+                participants: checkpointParticipants,
+                lastCompleted: Swift.max(newest, restored?.id ?? 0),
+                logger: logger
+            )
+        }
+        try await run(store: store, restored: restored)
+    }
+
+    private func run(store: CheckpointStore?, restored: RestoredCheckpoint?) async throws {
         // One channel per copy of every stage that is not a source.
         let channels: [[AnyObject]] = stages.map { stage in
             let entry = graph.nodes[stage.entry]
@@ -153,40 +232,57 @@ struct ExecutionPlan: Sendable {
             ]
         )
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (stageIndex, stage) in stages.enumerated() {
-                    for instance in 0..<stage.instances {
-                        group.addTask {
-                            let runner = try await self.instantiate(
-                                stage: stageIndex,
-                                instance: instance,
-                                channels: sendableChannels.channels
-                            )
-                            try await runner.run()
+            // Cancelling the run closes every channel, so that stages waiting for input wake up
+            // and see the cancellation.
+            try await withTaskCancellationHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (stageIndex, stage) in stages.enumerated() {
+                        for instance in 0..<stage.instances {
+                            group.addTask {
+                                let runner = try await self.instantiate(
+                                    stage: stageIndex,
+                                    instance: instance,
+                                    channels: sendableChannels.channels,
+                                    checkpoints: store,
+                                    restored: restored
+                                )
+                                try await runner.run()
+                            }
                         }
                     }
-                }
-                if needsClock {
-                    group.addTask { [stages, graph, configuration] in
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: configuration.tickInterval)
-                            let now = Timestamp.now
-                            for (index, stage) in stages.enumerated() {
-                                guard let type = graph.nodes[stage.entry].inputType else { continue }
-                                for channel in sendableChannels.channels[index] {
-                                    type.tick(channel: channel, now: now)
+                    if needsClock {
+                        group.addTask { [stages, graph, configuration] in
+                            while !Task.isCancelled {
+                                try? await Task.sleep(for: configuration.tickInterval)
+                                let now = Timestamp.now
+                                for (index, stage) in stages.enumerated() {
+                                    guard let type = graph.nodes[stage.entry].inputType else { continue }
+                                    for channel in sendableChannels.channels[index] {
+                                        type.tick(channel: channel, now: now)
+                                    }
                                 }
                             }
                         }
                     }
+                    if let store {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try? await Task.sleep(for: store.configuration.interval)
+                                store.trigger()
+                            }
+                        }
+                    }
+                    // The clock and checkpoint tasks run until cancelled: wait for the stages, then stop them.
+                    var remaining = stages.reduce(0) { $0 + $1.instances }
+                    while remaining > 0, try await group.next() != nil {
+                        remaining -= 1
+                    }
+                    group.cancelAll()
                 }
-                // The clock task runs until cancelled: wait for the stages, then stop it.
-                var remaining = stages.reduce(0) { $0 + $1.instances }
-                while remaining > 0, try await group.next() != nil {
-                    remaining -= 1
-                }
-                group.cancelAll()
+            } onCancel: {
+                closeAll()
             }
+            try Task.checkCancellation()
         } catch {
             closeAll()
             throw error
@@ -198,7 +294,13 @@ struct ExecutionPlan: Sendable {
 
     /// Builds the operators of one copy of a stage, from its entry to its edges, inside the task
     /// that will run them.
-    private func instantiate(stage: Int, instance: Int, channels: [[AnyObject]]) async throws -> any StageRunner {
+    private func instantiate(
+        stage: Int,
+        instance: Int,
+        channels: [[AnyObject]],
+        checkpoints: CheckpointStore?,
+        restored: RestoredCheckpoint?
+    ) async throws -> any StageRunner {
         var built: [Int: Any] = [:]
         let clockUsers = ClockUsers()
         let entry = stages[stage].entry
@@ -235,7 +337,9 @@ struct ExecutionPlan: Sendable {
                 nodeName: node.name,
                 instance: instance,
                 instances: stages[stage].instances,
-                configuration: configuration
+                configuration: configuration,
+                checkpoints: checkpoints,
+                restored: restored
             )
             let made = try await node.factory!(context, outputs, clockUsers)
             built[id] = made

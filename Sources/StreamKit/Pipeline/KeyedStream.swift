@@ -54,12 +54,15 @@ public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>
             timeRule: .requires,
             isStateful: true
         ) { context, outputs, _ in
-            KeyedProcessOperator(
+            let process = KeyedProcessOperator(
                 function: function,
                 key: key,
                 downstream: Downstream(erased: outputs[PortIndex.main]),
-                errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context)
-            ) as any BatchOperator<Element>
+                errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context),
+                instance: context.instance
+            )
+            try context.restore(process)
+            return process as any BatchOperator<Element>
         }
     }
 }
@@ -103,16 +106,20 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
             let downstream = Downstream<WindowResult<Key, A.Output>>(erased: outputs[PortIndex.main])
             let late = Downstream<Element>(erased: outputs[PortIndex.late])
             if case .session(let gap) = spec.kind {
-                return SessionWindowOperator(
+                let sessions = SessionWindowOperator(
                     key: key,
                     aggregation: aggregation,
                     gap: gap,
                     allowedLateness: lateness,
                     downstream: downstream,
-                    lateOutput: late
-                ) as any BatchOperator<Element>
+                    lateOutput: late,
+                    name: context.nodeName,
+                    instance: context.instance
+                )
+                try context.restore(sessions)
+                return sessions as any BatchOperator<Element>
             }
-            return WindowOperator(
+            let window = WindowOperator(
                 state: WindowState(
                     key: key,
                     aggregation: aggregation,
@@ -121,8 +128,12 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 ),
                 kernel: kernel,
                 downstream: downstream,
-                lateOutput: late
-            ) as any BatchOperator<Element>
+                lateOutput: late,
+                name: context.nodeName,
+                instance: context.instance
+            )
+            try context.restore(window)
+            return window as any BatchOperator<Element>
         }
         let completed = pipeline.complete(
             node: node,

@@ -60,20 +60,34 @@ public final class Pipeline: Sendable {
             let id = graph.nodes.count
             let nodeName = graph.uniqueName(name, kind: "source")
             let factory: NodeFactory = { context, outputs, clockUsers in
-                let reader = try await source.makeReader(
+                var reader = try await source.makeReader(
                     context: SourceContext(
                         name: context.nodeName,
                         batchSize: context.configuration.batchSize,
                         tickInterval: context.configuration.tickInterval
                     )
                 )
+                if let position = context.restored?.sources[context.nodeName] {
+                    do {
+                        try await reader.seek(to: position)
+                    } catch {
+                        throw StreamKitError(
+                            code: .checkpoint,
+                            message:
+                                "source '\(context.nodeName)' cannot resume from checkpoint \(context.restored!.id) at \(position)",
+                            underlying: error
+                        )
+                    }
+                }
                 return SourceStage<S.Reader>(
                     reader: reader,
                     read: read,
                     downstream: Downstream(erased: outputs[PortIndex.main]),
                     errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context),
                     batchSize: context.configuration.batchSize,
-                    clockUsers: clockUsers.users
+                    clockUsers: clockUsers.users,
+                    name: context.nodeName,
+                    checkpoints: context.checkpoints
                 ) as any StageRunner
             }
             graph.nodes.append(
@@ -198,7 +212,34 @@ public final class Pipeline: Sendable {
             )
         }
         let plan = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
-        try await plan.run()
+        try await plan.run(checkpoints: nil)
+    }
+
+    /// Runs the pipeline with checkpoints: resumes from the newest complete checkpoint in the
+    /// configuration's directory (unless ``CheckpointConfiguration/fresh``), and takes a new one every
+    /// ``CheckpointConfiguration/interval``.
+    ///
+    /// A checkpoint is a consistent cut: each source records its position and sends a barrier,
+    /// every stateful operator (windows, keyed process functions, event-time clocks, and the sinks
+    /// that prepare commits) stores its state when the barrier passes. After a crash, the restarted
+    /// pipeline restores that state and rewinds its sources, so its results equal those of an
+    /// uninterrupted run (exactly-once state; exactly-once output with sinks that are idempotent or
+    /// commit on checkpoints).
+    /// - Throws: Everything ``run()`` throws; ``StreamKitError/Code/checkpoint`` when the checkpoint
+    ///   to restore does not fit the graph (an operator with state was renamed or removed, a state
+    ///   type changed).
+    public func run(checkpoints: CheckpointConfiguration) async throws {
+        guard !started.exchange(true, ordering: .relaxed) else {
+            throw StreamKitError(
+                code: .invalidGraph,
+                message: "pipeline '\(name)' has already run: build a new Pipeline"
+            )
+        }
+        if let problem = checkpoints.problems().first {
+            throw StreamKitError(code: .invalidConfiguration, message: "pipeline '\(name)' cannot start: \(problem)")
+        }
+        let plan = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
+        try await plan.run(checkpoints: checkpoints)
     }
 
     /// Checks the graph and the configuration without running anything.

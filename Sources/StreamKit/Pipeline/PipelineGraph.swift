@@ -49,6 +49,16 @@ struct BuildContext: Sendable {
     var instances: Int
     /// The pipeline's settings.
     var configuration: PipelineConfiguration
+    /// Where checkpoints go, when the pipeline takes them.
+    var checkpoints: CheckpointStore?
+    /// The checkpoint the run resumes from.
+    var restored: RestoredCheckpoint?
+
+    /// Restores a snapshotting operator from the checkpoint, if the run resumes from one.
+    func restore(_ target: some Snapshotting) throws {
+        guard let snapshots = restored?.state[nodeName] else { return }
+        try target.restore(from: snapshots, instance: instance, instances: instances)
+    }
 }
 
 /// Collects the operators of one stage that want the processing-time clock.

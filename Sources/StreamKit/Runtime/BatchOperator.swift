@@ -19,6 +19,8 @@ protocol BatchOperator<Input>: AnyObject {
     func markIdle() async throws
     /// Ends the input: no call follows.
     func finish() async throws
+    /// A checkpoint barrier: report state if any, then pass the barrier on to every output.
+    func barrier(_ barrier: Barrier) async throws
 }
 
 extension BatchOperator {
@@ -75,5 +77,9 @@ struct Downstream<Element: Sendable> {
 
     func finish() async throws {
         for consumer in consumers { try await consumer.finish() }
+    }
+
+    func barrier(_ barrier: Barrier) async throws {
+        for consumer in consumers { try await consumer.barrier(barrier) }
     }
 }

@@ -11,6 +11,8 @@ enum ChannelMessage<Element: Sendable>: Sendable {
     case end(producer: Int)
     /// The processing-time clock, for idle detection.
     case tick(Timestamp)
+    /// A checkpoint barrier from a producer.
+    case barrier(producer: Int, Barrier)
 }
 
 /// The sending end of a channel, as an operator at the edge of a stage: what an upstream stage
@@ -43,6 +45,10 @@ final class ChannelSender<Element: Sendable>: BatchOperator {
 
     func finish() async throws {
         await channel.send(.end(producer: producer))
+    }
+
+    func barrier(_ barrier: Barrier) async throws {
+        await channel.send(.barrier(producer: producer, barrier))
     }
 }
 
@@ -89,6 +95,10 @@ final class ExchangeSender<Element: Sendable>: BatchOperator {
     func finish() async throws {
         for channel in channels { await channel.send(.end(producer: producer)) }
     }
+
+    func barrier(_ barrier: Barrier) async throws {
+        for channel in channels { await channel.send(.barrier(producer: producer, barrier)) }
+    }
 }
 
 /// The entry of a worker after an exchange: keeps the elements of a routed batch that belong to
@@ -120,6 +130,7 @@ final class RouteSelectOperator<Element: Sendable>: BatchOperator {
     func advance(to watermark: Timestamp) async throws { try await downstream.advance(to: watermark) }
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }
+    func barrier(_ barrier: Barrier) async throws { try await downstream.barrier(barrier) }
 }
 
 /// Which worker owns a key.

@@ -14,6 +14,9 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     private let errors: ErrorOutput
     private let batchSize: Int
     private let clockUsers: [any ProcessingTimeAware]
+    private let name: String
+    private let checkpoints: CheckpointStore?
+    private var lastBarrier: Int64
 
     init(
         reader: Reader,
@@ -21,7 +24,9 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         downstream: Downstream<Reader.Element>,
         errors: ErrorOutput,
         batchSize: Int,
-        clockUsers: [any ProcessingTimeAware]
+        clockUsers: [any ProcessingTimeAware],
+        name: String,
+        checkpoints: CheckpointStore?
     ) {
         self.reader = reader
         self.read = read
@@ -29,11 +34,28 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         self.errors = errors
         self.batchSize = batchSize
         self.clockUsers = clockUsers
+        self.name = name
+        self.checkpoints = checkpoints
+        self.lastBarrier = checkpoints?.requested ?? 0
+    }
+
+    /// Injects a barrier when a checkpoint was requested since the last one: records the reader's
+    /// position, then sends the barrier behind everything read so far.
+    private func injectBarrierIfRequested() async throws {
+        guard let checkpoints else { return }
+        let requested = checkpoints.requested
+        guard requested > lastBarrier else { return }
+        lastBarrier = requested
+        try checkpoints.report(requested, operator: name, instance: 0, position: reader.position)
+        let barrier = Barrier(id: requested, store: checkpoints)
+        try await downstream.barrier(barrier)
+        try await errors.barrier(barrier)
     }
 
     func run() async throws {
         while true {
             try Task.checkCancellation()
+            try await injectBarrierIfRequested()
             switch try await read(&reader, batchSize) {
             case .chunk(let chunk):
                 if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
@@ -86,5 +108,9 @@ struct ErrorOutput {
 
     func finish() async throws {
         try await downstream.finish()
+    }
+
+    func barrier(_ barrier: Barrier) async throws {
+        try await downstream.barrier(barrier)
     }
 }

@@ -24,6 +24,9 @@ struct WatermarkTracker {
     /// The number of inputs.
     var inputs: Int { watermarks.count }
 
+    /// Whether input `input` has finished.
+    func isFinished(_ input: Int) -> Bool { finished[input] }
+
     /// Whether every input has finished.
     var allFinished: Bool { !finished.contains(false) }
 

@@ -6,7 +6,7 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
     typealias Input = Function.Input
     typealias Context = KeyedProcessContext<Function.Key, Function.State, Function.Output>
 
-    struct Timer: Hashable, Comparable {
+    struct Timer: Hashable, Comparable, Codable {
         var time: Timestamp
         var key: Function.Key
         static func < (lhs: Timer, rhs: Timer) -> Bool { lhs.time < rhs.time }
@@ -16,12 +16,13 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
     let key: @Sendable (Input) -> Function.Key
     let downstream: Downstream<Function.Output>
     let errors: ErrorOutput
+    let instance: Int
 
     /// The state of every key: the one state store that checkpoints snapshot.
-    private(set) var state = KeyedStateStore<Function.Key, Function.State>()
-    private var timerQueue = Heap<Timer>()
-    private var timerSet = Set<Timer>()
-    private var watermark = Timestamp.min
+    var state = KeyedStateStore<Function.Key, Function.State>()
+    var timerQueue = Heap<Timer>()
+    var timerSet = Set<Timer>()
+    var watermark = Timestamp.min
     private var pending = Batch<Function.Output>(reservingCapacity: 0, withTime: true)
     private var rejected: [ErrorRecord] = []
 
@@ -29,8 +30,10 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
         function: Function,
         key: @escaping @Sendable (Input) -> Function.Key,
         downstream: Downstream<Function.Output>,
-        errors: ErrorOutput
+        errors: ErrorOutput,
+        instance: Int
     ) {
+        self.instance = instance
         self.function = function
         self.key = key
         self.downstream = downstream
@@ -74,6 +77,13 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
         try await flush()
         try await downstream.finish()
         try await errors.finish()
+    }
+
+    func barrier(_ barrier: Barrier) async throws {
+        try await flush()
+        try barrier.store.report(barrier.id, operator: errors.origin, instance: instance, state: snapshot())
+        try await downstream.barrier(barrier)
+        try await errors.barrier(barrier)
     }
 
     private func apply(_ context: Context) {
@@ -123,6 +133,34 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
             let records = rejected
             rejected = []
             try await errors.emit(records)
+        }
+    }
+}
+
+extension KeyedProcessOperator: Snapshotting {
+    /// The checkpointed form of a keyed process operator: the state of every key and its timers.
+    struct Snapshot: Codable {
+        var watermark: Timestamp
+        var state: KeyedStateStore<Function.Key, Function.State>
+        var timers: [Timer]
+    }
+
+    func snapshot() throws -> [UInt8] {
+        try StateCoding.encode(Snapshot(watermark: watermark, state: state, timers: Array(timerSet)))
+    }
+
+    func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
+        for bytes in snapshots {
+            let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: errors.origin)
+            watermark = Swift.max(watermark, snapshot.watermark)
+            for (key, value) in snapshot.state.entries
+            where StateCoding.owns(key, instance: instance, instances: instances) {
+                state[key] = value
+            }
+            for timer in snapshot.timers
+            where StateCoding.owns(timer.key, instance: instance, instances: instances) {
+                if timerSet.insert(timer).inserted { timerQueue.insert(timer) }
+            }
         }
     }
 }

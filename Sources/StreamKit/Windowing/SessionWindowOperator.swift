@@ -10,7 +10,7 @@ final class SessionWindowOperator<Key: Hashable & Sendable & Codable, Input: Sen
 where A.Input == Input {
     typealias Output = WindowResult<Key, A.Output>
 
-    struct Session {
+    struct Session: Codable {
         var window: Window
         var accumulator: A.Accumulator
         var fired = false
@@ -29,10 +29,12 @@ where A.Input == Input {
     let lateness: Int64
     let downstream: Downstream<Output>
     let lateOutput: Downstream<Input>
+    let name: String
+    let instance: Int
 
-    private var sessions: [Key: [Session]] = [:]
-    private var timers = Heap<Timer>()
-    private var watermark = Timestamp.min
+    var sessions: [Key: [Session]] = [:]
+    var timers = Heap<Timer>()
+    var watermark = Timestamp.min
     private var pending = Batch<Output>(reservingCapacity: 0, withTime: true)
     private var pendingLate = Batch<Input>(reservingCapacity: 0, withTime: true)
     private(set) var lateCount = 0
@@ -43,8 +45,12 @@ where A.Input == Input {
         gap: Int64,
         allowedLateness: Duration,
         downstream: Downstream<Output>,
-        lateOutput: Downstream<Input>
+        lateOutput: Downstream<Input>,
+        name: String,
+        instance: Int
     ) {
+        self.name = name
+        self.instance = instance
         self.key = key
         self.aggregation = aggregation
         self.gap = gap
@@ -111,6 +117,13 @@ where A.Input == Input {
         try await lateOutput.finish()
     }
 
+    func barrier(_ barrier: Barrier) async throws {
+        try await flush()
+        try barrier.store.report(barrier.id, operator: name, instance: instance, state: snapshot())
+        try await downstream.barrier(barrier)
+        try await lateOutput.barrier(barrier)
+    }
+
     private func emit(key: Key, session: Session, watermark: Timestamp) {
         pending.append(
             WindowResult(key: key, window: session.window, value: aggregation.output(of: session.accumulator)),
@@ -160,6 +173,36 @@ where A.Input == Input {
             let batch = pendingLate
             pendingLate = Batch(reservingCapacity: 0, withTime: true)
             try await lateOutput.process(batch)
+        }
+    }
+}
+
+extension SessionWindowOperator: Snapshotting {
+    /// The checkpointed form of the session operator: every key's open sessions.
+    struct Snapshot: Codable {
+        var watermark: Timestamp
+        var keys: [Key]
+        var sessions: [[Session]]
+    }
+
+    func snapshot() throws -> [UInt8] {
+        try StateCoding.encode(
+            Snapshot(watermark: watermark, keys: Array(sessions.keys), sessions: Array(sessions.values))
+        )
+    }
+
+    func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
+        for bytes in snapshots {
+            let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
+            watermark = Swift.max(watermark, snapshot.watermark)
+            for (key, list) in zip(snapshot.keys, snapshot.sessions)
+            where StateCoding.owns(key, instance: instance, instances: instances) {
+                sessions[key] = list
+                for session in list {
+                    let end = session.window.end
+                    timers.insert(Timer(time: session.fired ? end.advanced(by: lateness) : end, key: key))
+                }
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ where A.Input == Input {
 
     var state: State
     let kernel: Kernel
+    let name: String
+    let instance: Int
     let downstream: Downstream<WindowResult<Key, A.Output>>
     let lateOutput: Downstream<Input>
 
@@ -32,8 +34,12 @@ where A.Input == Input {
         state: State,
         kernel: @escaping Kernel,
         downstream: Downstream<WindowResult<Key, A.Output>>,
-        lateOutput: Downstream<Input>
+        lateOutput: Downstream<Input>,
+        name: String,
+        instance: Int
     ) {
+        self.name = name
+        self.instance = instance
         self.state = state
         self.kernel = kernel
         self.downstream = downstream
@@ -73,6 +79,13 @@ where A.Input == Input {
         try await lateOutput.finish()
     }
 
+    func barrier(_ barrier: Barrier) async throws {
+        try await flush()
+        try barrier.store.report(barrier.id, operator: name, instance: instance, state: snapshot())
+        try await downstream.barrier(barrier)
+        try await lateOutput.barrier(barrier)
+    }
+
     private func flush() async throws {
         if !state.pending.isEmpty {
             let batch = state.pending
@@ -84,5 +97,49 @@ where A.Input == Input {
             state.pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
             try await lateOutput.process(batch)
         }
+    }
+}
+
+extension WindowOperator: Snapshotting {
+    /// The checkpointed form of a window operator: every open window with its keys and accumulators.
+    struct Snapshot: Codable {
+        struct Bucket: Codable {
+            var window: Window
+            var fired: Bool
+            var keys: [Key]
+            var accumulators: [A.Accumulator]
+        }
+        var watermark: Timestamp
+        var lateCount: Int
+        var buckets: [Bucket]
+    }
+
+    func snapshot() throws -> [UInt8] {
+        try StateCoding.encode(
+            Snapshot(
+                watermark: state.watermark,
+                lateCount: state.lateCount,
+                buckets: state.buckets.map {
+                    .init(window: $0.window, fired: $0.fired, keys: $0.table.keys, accumulators: $0.table.values)
+                }
+            )
+        )
+    }
+
+    func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
+        for bytes in snapshots {
+            let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
+            state.watermark = Swift.max(state.watermark, snapshot.watermark)
+            state.lateCount += instance == 0 ? snapshot.lateCount : 0
+            for bucket in snapshot.buckets {
+                let index = state.findOrInsertBucket(for: bucket.window)
+                state.buckets[index].fired = state.buckets[index].fired || bucket.fired
+                for (key, accumulator) in zip(bucket.keys, bucket.accumulators)
+                where StateCoding.owns(key, instance: instance, instances: instances) {
+                    state.buckets[index].table.insert(key, accumulator)
+                }
+            }
+        }
+        state.recomputeNextAction()
     }
 }

@@ -194,6 +194,11 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         if newWatermark >= nextAction { fire(upTo: newWatermark, previous: previous) }
     }
 
+    /// Recomputes when something next fires or is purged, after a restore.
+    mutating func recomputeNextAction() {
+        nextAction = buckets.map { $0.fired ? $0.window.end.advanced(by: lateness) : $0.window.end }.min() ?? .max
+    }
+
     @usableFromInline
     mutating func fire(upTo newWatermark: Timestamp, previous: Timestamp) {
         var next = Timestamp.max

@@ -1,0 +1,217 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes checkpoints to a directory, finds the newest complete one, and keeps the last few.
+///
+/// Layout: `<directory>/chk-<id>/` holds one file per stateful operator instance
+/// (`<operator>-<instance>.state`) and, written last, `MANIFEST.json` with every file's size and
+/// CRC-32 and every source's position. Each file is written durably (temporary name, fsync, rename,
+/// fsync of the directory). A checkpoint is complete when its manifest is there and every file
+/// matches it; anything else is reported in the log and skipped.
+///
+/// Participants (sources, stateful operators, sinks) report to the store when the barrier of a
+/// checkpoint passes them; when all have reported, the store writes the manifest.
+final class CheckpointStore: Sendable {
+    struct Pending {
+        var files: [String: CheckpointManifest.File] = [:]
+        var operators: [String: [String]] = [:]
+        var sources: [String: SourcePosition] = [:]
+        var waiting: Set<String>
+        var started: ContinuousClock.Instant
+    }
+
+    struct State {
+        /// The newest checkpoint requested from the sources.
+        var requested: Int64
+        /// The newest complete checkpoint.
+        var completed: Int64
+        var pending: [Int64: Pending] = [:]
+        var failure: StreamKitError?
+    }
+
+    let configuration: CheckpointConfiguration
+    let pipelineName: String
+    let logger: Logger
+    /// Every participant, as `operator#instance`.
+    let participants: Set<String>
+    private let state: Mutex<State>
+
+    init(
+        configuration: CheckpointConfiguration,
+        pipelineName: String,
+        participants: Set<String>,
+        lastCompleted: Int64,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.pipelineName = pipelineName
+        self.participants = participants
+        self.logger = logger
+        self.state = Mutex(State(requested: lastCompleted, completed: lastCompleted))
+    }
+
+    /// The name under which an operator instance reports.
+    static func participant(_ name: String, instance: Int) -> String { "\(name)#\(instance)" }
+
+    /// The newest checkpoint the sources should inject a barrier for.
+    var requested: Int64 { state.withLock { $0.requested } }
+
+    /// The newest complete checkpoint.
+    var completed: Int64 { state.withLock { $0.completed } }
+
+    /// Asks the sources for a new checkpoint, unless one is still in flight.
+    /// - Returns: The new checkpoint's number, or `nil` if one is in flight.
+    @discardableResult
+    func trigger() -> Int64? {
+        state.withLock { state in
+            guard state.pending.isEmpty, state.requested == state.completed else { return nil }
+            state.requested += 1
+            state.pending[state.requested] = Pending(waiting: participants, started: .now)
+            return state.requested
+        }
+    }
+
+    /// Records what a participant contributes to checkpoint `id`: its state, its position.
+    /// Writes the manifest when it was the last participant.
+    /// - Throws: When a state file cannot be written.
+    func report(
+        _ id: Int64,
+        operator name: String,
+        instance: Int,
+        state snapshot: [UInt8]? = nil,
+        position: SourcePosition? = nil
+    ) throws {
+        var file: (name: String, entry: CheckpointManifest.File)?
+        if let snapshot {
+            let fileName = "\(Self.safe(name))-\(instance).state"
+            try FileManager.default.createDirectory(atPath: directory(of: id), withIntermediateDirectories: true)
+            try DurableFile.write(Data(snapshot), to: "\(directory(of: id))/\(fileName)")
+            file = (fileName, .init(size: snapshot.count, crc32: CRC32.checksum(snapshot)))
+        }
+        let complete: Pending? = state.withLock { state in
+            guard var pending = state.pending[id] else { return nil }
+            if let file {
+                pending.files[file.name] = file.entry
+                pending.operators[name, default: []].append(file.name)
+            }
+            if let position { pending.sources[name] = position }
+            pending.waiting.remove(Self.participant(name, instance: instance))
+            if pending.waiting.isEmpty {
+                state.pending[id] = nil
+                return pending
+            }
+            state.pending[id] = pending
+            return nil
+        }
+        if let complete { try finish(id, complete) }
+    }
+
+    private func finish(_ id: Int64, _ pending: Pending) throws {
+        var operators = pending.operators
+        for key in operators.keys { operators[key]!.sort() }
+        let manifest = CheckpointManifest(
+            id: id,
+            pipeline: pipelineName,
+            created: .now,
+            files: pending.files,
+            operators: operators,
+            sources: pending.sources
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileManager.default.createDirectory(atPath: directory(of: id), withIntermediateDirectories: true)
+        try DurableFile.write(try encoder.encode(manifest), to: "\(directory(of: id))/MANIFEST.json")
+        state.withLock { $0.completed = Swift.max($0.completed, id) }
+        let duration = ContinuousClock.now - pending.started
+        logger.debug(
+            "checkpoint complete",
+            metadata: ["pipeline": "\(pipelineName)", "checkpoint": "\(id)", "duration": "\(duration)"]
+        )
+        removeOld()
+    }
+
+    /// Deletes complete checkpoints beyond the newest `retain`, and incomplete ones older than the
+    /// newest complete one.
+    private func removeOld() {
+        let ids = Self.checkpointIDs(in: configuration.directory)
+        let completed = self.completed
+        var kept = 0
+        for id in ids.sorted(by: >) where id <= completed {
+            let valid = FileManager.default.fileExists(atPath: "\(directory(of: id))/MANIFEST.json")
+            if valid && kept < configuration.retain {
+                kept += 1
+                continue
+            }
+            try? FileManager.default.removeItem(atPath: directory(of: id))
+        }
+    }
+
+    func directory(of id: Int64) -> String {
+        Self.directory(of: id, in: configuration.directory)
+    }
+
+    static func directory(of id: Int64, in root: String) -> String {
+        let digits = String(id)
+        return "\(root)/chk-" + String(repeating: "0", count: Swift.max(0, 10 - digits.count)) + digits
+    }
+
+    static func safe(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
+    static func checkpointIDs(in root: String) -> [Int64] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return names.compactMap { $0.hasPrefix("chk-") ? Int64($0.dropFirst(4)) : nil }
+    }
+
+    /// Reads the newest complete checkpoint in `root`; logs each newer one that is incomplete or
+    /// corrupt, with the reason, and falls back to the previous one.
+    static func latest(in root: String, logger: Logger) -> RestoredCheckpoint? {
+        for id in checkpointIDs(in: root).sorted(by: >) {
+            let directory = directory(of: id, in: root)
+            do {
+                return try read(directory: directory, id: id)
+            } catch {
+                logger.warning(
+                    "skipping checkpoint: \(error)",
+                    metadata: ["checkpoint": "\(id)", "directory": "\(directory)"]
+                )
+            }
+        }
+        return nil
+    }
+
+    private static func read(directory: String, id: Int64) throws -> RestoredCheckpoint {
+        func corrupt(_ reason: String) -> StreamKitError {
+            StreamKitError(code: .checkpoint, message: "checkpoint \(id) in '\(directory)' \(reason)")
+        }
+        guard let manifestData = FileManager.default.contents(atPath: "\(directory)/MANIFEST.json") else {
+            throw corrupt("has no manifest: it did not complete")
+        }
+        let manifest: CheckpointManifest
+        do {
+            manifest = try JSONDecoder().decode(CheckpointManifest.self, from: manifestData)
+        } catch {
+            throw corrupt("has an unreadable manifest (\(describe(error)))")
+        }
+        var files: [String: [UInt8]] = [:]
+        for (name, entry) in manifest.files {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else {
+                throw corrupt("misses its file '\(name)'")
+            }
+            guard data.count == entry.size else {
+                throw corrupt("has '\(name)' of \(data.count) bytes where the manifest says \(entry.size): truncated")
+            }
+            guard CRC32.checksum(data) == entry.crc32 else {
+                throw corrupt("has '\(name)' whose checksum does not match the manifest: corrupt")
+            }
+            files[name] = Array(data)
+        }
+        var state: [String: [[UInt8]]] = [:]
+        for (operatorName, names) in manifest.operators {
+            state[operatorName] = names.compactMap { files[$0] }
+        }
+        return RestoredCheckpoint(id: manifest.id, state: state, sources: manifest.sources)
+    }
+}
