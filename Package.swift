@@ -64,11 +64,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "crash-recovery",
+            dependencies: ["StreamKit"],
+            path: "Sources/examples/crash-recovery",
+            swiftSettings: swiftSettings
+        ),
+
         // Tests.
         .testTarget(
             name: "StreamKitTests",
             dependencies: [
                 "StreamKit",
+                // Built for the crash test, which runs it in a process of its own.
+                "crash-recovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
