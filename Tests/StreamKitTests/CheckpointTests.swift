@@ -198,3 +198,102 @@ final class LogCollector: Sendable {
         #expect(error.message.contains("give the operator its old name again"))
     }
 }
+
+@Suite struct GracefulStopTests {
+    @Test func aStoppedRunTakesAFinalCheckpointAndTheRestartLosesAndRepeatsNothing() async throws {
+        let directory = TemporaryDirectory()
+        let input = try CheckpointTests.writeInput(directory)
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
+
+        let expected = UpsertTable()
+        try await CheckpointTests.build(input: input, table: expected, read: ReadCounter(), slow: false).run()
+
+        let table = UpsertTable()
+        let firstRead = ReadCounter()
+        let first = CheckpointTests.build(input: input, table: table, read: firstRead, slow: true)
+        let run = Task { try await first.run(checkpoints: checkpoints) }
+        try await Task.sleep(for: .milliseconds(300))
+        first.stop()
+        try await run.value
+        let stoppedAt = firstRead.count
+        #expect(stoppedAt > 0 && stoppedAt < CheckpointTests.readings.count)
+        // The only checkpoint is the stop's: the interval is an hour.
+        let checkpointDirectories = try FileManager.default.contentsOfDirectory(atPath: checkpoints.directory)
+            .filter { $0.hasPrefix("chk-") }
+        #expect(checkpointDirectories.count == 1)
+
+        let secondRead = ReadCounter()
+        try await CheckpointTests.build(input: input, table: table, read: secondRead, slow: false)
+            .run(checkpoints: checkpoints)
+        #expect(stoppedAt + secondRead.count == CheckpointTests.readings.count)
+        #expect(table.snapshot == expected.snapshot)
+
+        // The input is exhausted: a third start has nothing to do, unless it starts fresh.
+        let thirdRead = ReadCounter()
+        try await CheckpointTests.build(input: input, table: UpsertTable(), read: thirdRead, slow: false)
+            .run(checkpoints: checkpoints)
+        #expect(thirdRead.count == 0)
+        let freshRead = ReadCounter()
+        var fresh = checkpoints
+        fresh.fresh = true
+        try await CheckpointTests.build(input: input, table: UpsertTable(), read: freshRead, slow: false)
+            .run(checkpoints: fresh)
+        #expect(freshRead.count == CheckpointTests.readings.count)
+    }
+
+    @Test func onlyTheLastCheckpointsAreKept() async throws {
+        let directory = TemporaryDirectory()
+        let input = try CheckpointTests.writeInput(directory)
+        let checkpoints = CheckpointConfiguration(
+            directory: directory.path + "/state",
+            interval: .milliseconds(5),
+            retain: 2
+        )
+        try await CheckpointTests.build(input: input, table: UpsertTable(), read: ReadCounter(), slow: true)
+            .run(checkpoints: checkpoints)
+        let complete = try FileManager.default.contentsOfDirectory(atPath: checkpoints.directory)
+            .filter { FileManager.default.fileExists(atPath: "\(checkpoints.directory)/\($0)/MANIFEST.json") }
+        #expect(complete.count == 2)
+    }
+
+    @Test func theRollingFileSinkShowsOnlyCommittedFilesAndEveryLineOnce() async throws {
+        let directory = TemporaryDirectory()
+        let input = try CheckpointTests.writeInput(directory)
+        let archive = directory.path + "/archive"
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .milliseconds(40))
+        func build(slow: Bool) -> Pipeline {
+            let pipeline = Pipeline("archive", configuration: PipelineConfiguration(workers: 1, batchSize: 50))
+            pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
+                .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
+                .map(name: "pace") { reading in
+                    if slow { usleep(100) }
+                    return reading
+                }
+                .sink(
+                    RollingFileSink<Reading>(directory: archive, partitioning: .none, maximumFileSize: 20_000),
+                    name: "archive"
+                )
+            return pipeline
+        }
+        func visibleLines() throws -> (lines: Int, unfinished: Int) {
+            let names = try FileManager.default.contentsOfDirectory(atPath: archive)
+            var lines = 0
+            for name in names where name.hasSuffix(".jsonl") {
+                lines += try String(contentsOfFile: "\(archive)/\(name)", encoding: .utf8).split(separator: "\n").count
+            }
+            return (lines, names.filter { !$0.hasSuffix(".jsonl") }.count)
+        }
+        let first = build(slow: true)
+        let run = Task { try await first.run(checkpoints: checkpoints) }
+        try await Task.sleep(for: .milliseconds(250))
+        first.stop()
+        try await run.value
+        let afterStop = try visibleLines()
+        #expect(afterStop.lines > 0 && afterStop.lines < CheckpointTests.readings.count)
+
+        try await build(slow: false).run(checkpoints: checkpoints)
+        let afterRestart = try visibleLines()
+        #expect(afterRestart.lines == CheckpointTests.readings.count)
+        #expect(afterRestart.unfinished == 0)
+    }
+}

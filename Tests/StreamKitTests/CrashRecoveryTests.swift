@@ -60,7 +60,6 @@ import Testing
         var attempt = 0
         while kills < 20 {
             attempt += 1
-            try #require(attempt < 60, "the pipeline could not be killed 20 times in 60 runs")
             let process = try Self.start([input, output, state, "--slow"])
             // Kill points spread over the run: during start-up, processing and checkpoint writes.
             try await Task.sleep(for: .milliseconds(60 + (attempt * 37) % 260))
@@ -69,9 +68,9 @@ import Testing
                 process.waitUntilExit()
                 if process.terminationReason == .uncaughtSignal { kills += 1 }
             } else {
-                // It finished: the next runs restore its last checkpoint and replay the rest of
-                // the input from there, which the kills keep interrupting.
                 process.waitUntilExit()
+                Issue.record("the pipeline finished after \(kills) kills: make its input longer")
+                break
             }
         }
         let log = directory.path + "/last.log"

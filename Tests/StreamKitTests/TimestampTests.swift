@@ -56,3 +56,11 @@ import Testing
         #expect(at(10) - at(4) == .seconds(6))
     }
 }
+
+@Suite struct TimestampInfinityTests {
+    @Test func theInfinitiesRoundTripThroughCodable() throws {
+        let data = try JSONEncoder().encode([Timestamp.min, Timestamp.max])
+        #expect(try JSONDecoder().decode([Timestamp].self, from: data) == [.min, .max])
+        #expect(Timestamp.min.iso8601 == "-inf")
+    }
+}

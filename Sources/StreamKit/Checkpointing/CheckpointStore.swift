@@ -27,7 +27,8 @@ final class CheckpointStore: Sendable {
         /// The newest complete checkpoint.
         var completed: Int64
         var pending: [Int64: Pending] = [:]
-        var failure: StreamKitError?
+        /// The checkpoint of a graceful stop, once requested.
+        var final: Int64?
     }
 
     let configuration: CheckpointConfiguration
@@ -65,10 +66,27 @@ final class CheckpointStore: Sendable {
     @discardableResult
     func trigger() -> Int64? {
         state.withLock { state in
-            guard state.pending.isEmpty, state.requested == state.completed else { return nil }
+            guard state.final == nil, state.pending.isEmpty, state.requested == state.completed else { return nil }
             state.requested += 1
             state.pending[state.requested] = Pending(waiting: participants, started: .now)
             return state.requested
+        }
+    }
+
+    /// A checkpoint for a graceful stop: a new one once none is in flight. Every source calls it;
+    /// they all get the same number.
+    func triggerFinal() async -> Int64 {
+        while true {
+            let id: Int64? = state.withLock { state in
+                if let final = state.final { return final }
+                guard state.pending.isEmpty, state.requested == state.completed else { return nil }
+                state.requested += 1
+                state.pending[state.requested] = Pending(waiting: participants, started: .now)
+                state.final = state.requested
+                return state.requested
+            }
+            if let id { return id }
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 

@@ -12,6 +12,12 @@ import Foundation
 /// Elements go to the partition of their event time; a stream without event time is partitioned by
 /// the time it is written.
 ///
+/// With checkpoints (``Pipeline/run(checkpoints:)``) a completed file is first renamed
+/// `part-NNNNN.jsonl.pending`, and becomes `part-NNNNN.jsonl` only when a checkpoint that covers it
+/// completes. The pending files are part of the checkpoint: after a crash, the restored run commits
+/// those of the restored checkpoint and deletes every other unfinished file, whose lines it replays.
+/// The files a reader sees therefore hold every line exactly once.
+///
 /// ```swift
 /// readings.sink(RollingFileSink<Reading>(directory: "data/raw", partitioning: .hourly))
 /// ```
@@ -61,7 +67,7 @@ public struct RollingFileSink<Element: Sendable>: Sink {
                 underlying: error
             )
         }
-        return Writer(sink: self)
+        return Writer(sink: self, checkpointing: context.checkpointing)
     }
 
     /// Writes lines into the files of the partitions.
@@ -74,13 +80,69 @@ public struct RollingFileSink<Element: Sendable>: Sink {
         }
 
         let sink: RollingFileSink
+        let checkpointing: Bool
         private var open: [Timestamp: OpenFile] = [:]
         private var nextPart: [String: Int] = [:]
+        /// Files completed since the last checkpoint, waiting for one (`.pending` paths).
+        private var uncommitted: [String] = []
+        /// Files covered by a checkpoint that has not completed yet, by checkpoint.
+        private var prepared: [Int64: [String]] = [:]
         /// The files completed so far, as paths relative to the directory.
         public private(set) var completedFiles: [String] = []
 
-        init(sink: RollingFileSink) {
+        init(sink: RollingFileSink, checkpointing: Bool) {
             self.sink = sink
+            self.checkpointing = checkpointing
+        }
+
+        /// Closes the open files and remembers every file not yet visible, to make them visible
+        /// when checkpoint `id` completes.
+        public func prepareCheckpoint(_ id: Int64) async throws -> [UInt8]? {
+            for (_, file) in open.sorted(by: { $0.key < $1.key }) { try complete(file) }
+            open.removeAll()
+            prepared[id] = uncommitted
+            uncommitted = []
+            return try StateCoding.encode(prepared.sorted { $0.key < $1.key }.flatMap(\.value))
+        }
+
+        /// Makes the files of checkpoint `id` and earlier visible.
+        public func commitCheckpoint(_ id: Int64) async throws {
+            for key in prepared.keys.sorted() where key <= id {
+                for path in prepared[key]! { try publish(path) }
+                prepared[key] = nil
+            }
+        }
+
+        /// Commits the files the restored checkpoint covers, and deletes every other unfinished file.
+        public func restore(from snapshots: [[UInt8]]) async throws {
+            var covered: Set<String> = []
+            for bytes in snapshots {
+                for path in try StateCoding.decode([String].self, from: bytes, operator: sink.directory) {
+                    covered.insert(path)
+                }
+            }
+            let manager = FileManager.default
+            let all = manager.enumerator(atPath: sink.directory)?.compactMap { $0 as? String } ?? []
+            for relative in all where relative.hasSuffix(".pending") || relative.hasSuffix(".inprogress") {
+                let path = "\(sink.directory)/\(relative)"
+                if covered.contains(path) {
+                    try publish(path)
+                } else {
+                    try? manager.removeItem(atPath: path)
+                }
+            }
+        }
+
+        private func publish(_ pendingPath: String) throws {
+            let finalPath = String(pendingPath.dropLast(".pending".count))
+            guard FileManager.default.fileExists(atPath: pendingPath) else { return }
+            do {
+                try FileManager.default.moveItem(atPath: pendingPath, toPath: finalPath)
+                try DurableFile.syncDirectory(of: finalPath)
+            } catch {
+                throw StreamKitError(code: .io, message: "cannot publish '\(pendingPath)'", underlying: error)
+            }
+            completedFiles.append(String(finalPath.dropFirst(sink.directory.count + 1)))
         }
 
         /// Appends the batch's elements to the files of their partitions.
@@ -107,10 +169,16 @@ public struct RollingFileSink<Element: Sendable>: Sink {
             }
         }
 
-        /// Completes every open file.
+        /// Completes every open file; the input is exhausted, so every file becomes visible.
         public func finish() async throws {
             for (_, file) in open.sorted(by: { $0.key < $1.key }) { try complete(file) }
             open.removeAll()
+            for key in prepared.keys.sorted() {
+                for path in prepared[key]! { try publish(path) }
+            }
+            prepared.removeAll()
+            for path in uncommitted { try publish(path) }
+            uncommitted.removeAll()
         }
 
         private func append(_ bytes: [UInt8], partition start: Timestamp) throws {
@@ -158,16 +226,22 @@ public struct RollingFileSink<Element: Sendable>: Sink {
             )
         }
 
+        /// Closes a file; it becomes visible now, or with checkpoints pending until one completes.
         private func complete(_ file: OpenFile) throws {
             let finalPath = String(file.path.dropLast(".inprogress".count))
+            let target = checkpointing ? finalPath + ".pending" : finalPath
             do {
                 try file.handle.synchronize()
                 try file.handle.close()
-                try FileManager.default.moveItem(atPath: file.path, toPath: finalPath)
+                try FileManager.default.moveItem(atPath: file.path, toPath: target)
             } catch {
                 throw StreamKitError(code: .io, message: "cannot complete '\(file.path)'", underlying: error)
             }
-            completedFiles.append(String(finalPath.dropFirst(sink.directory.count + 1)))
+            if checkpointing {
+                uncommitted.append(target)
+            } else {
+                completedFiles.append(String(finalPath.dropFirst(sink.directory.count + 1)))
+            }
         }
     }
 }

@@ -57,4 +57,7 @@ extension SinkWriter {
 public struct SinkContext: Sendable {
     /// The sink's name in the pipeline.
     public var name: String
+    /// Whether the pipeline takes checkpoints: a sink that commits on checkpoints then keeps what
+    /// it writes invisible until ``SinkWriter/commitCheckpoint(_:)``.
+    public var checkpointing: Bool = false
 }

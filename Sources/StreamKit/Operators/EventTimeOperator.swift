@@ -123,6 +123,8 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
         try await downstream.barrier(barrier)
     }
 
+    func stop() async throws { try await downstream.stop() }
+
     func tick(now: Timestamp) async throws {
         guard let idleTimeout, !idle else { return }
         if now.microseconds &- lastData.microseconds >= idleTimeout {

@@ -14,4 +14,5 @@ final class PassThroughOperator<Element: Sendable>: BatchOperator {
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }
     func barrier(_ barrier: Barrier) async throws { try await downstream.barrier(barrier) }
+    func stop() async throws { try await downstream.stop() }
 }

@@ -42,6 +42,11 @@ final class SinkOperator<Writer: SinkWriter>: BatchOperator {
 
     func markIdle() async throws {}
 
+    /// The pipeline stops: commit what the checkpoints, the last of which was the stop's, cover.
+    func stop() async throws {
+        try await commitCompleted()
+    }
+
     func finish() async throws {
         try await commitCompleted()
         do { try await writer.finish() } catch { throw wrap(error) }

@@ -19,6 +19,7 @@ class StatelessOperator<Input: Sendable, Output: Sendable>: BatchOperator {
     func markIdle() async throws { try await downstream.markIdle() }
     func finish() async throws { try await downstream.finish() }
     func barrier(_ barrier: Barrier) async throws { try await downstream.barrier(barrier) }
+    func stop() async throws { try await downstream.stop() }
 }
 
 /// Turns each batch into another with a closure: map, filter, compactMap and flatMap, whose loops the
@@ -83,5 +84,10 @@ final class TryMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator
     override func barrier(_ barrier: Barrier) async throws {
         try await downstream.barrier(barrier)
         try await errors.barrier(barrier)
+    }
+
+    override func stop() async throws {
+        try await downstream.stop()
+        try await errors.downstream.stop()
     }
 }

@@ -306,7 +306,9 @@ extension DataStream {
             role: .sink,
             outputTypes: [PortIndex.main: TypedPort<Never>()]
         ) { context, _, _ in
-            let writer = try await sink.makeWriter(context: SinkContext(name: context.nodeName))
+            let writer = try await sink.makeWriter(
+                context: SinkContext(name: context.nodeName, checkpointing: context.checkpoints != nil)
+            )
             if let snapshots = context.restored?.state[context.nodeName] {
                 try await writer.restore(from: snapshots)
             }

@@ -21,6 +21,7 @@ struct ExecutionPlan: Sendable {
     let graph: PipelineGraph
     let configuration: PipelineConfiguration
     let pipelineName: String
+    let stopSignal: StopSignal
     private(set) var stages: [Stage] = []
     /// The stage of each node.
     private(set) var stageOf: [Int] = []
@@ -28,7 +29,10 @@ struct ExecutionPlan: Sendable {
     private(set) var producerOffsets: [[Int]] = []
     let consumers: [PortRef: [(node: Int, input: Int)]]
 
-    init(graph: PipelineGraph, configuration: PipelineConfiguration, pipelineName: String) throws {
+    init(graph: PipelineGraph, configuration: PipelineConfiguration, pipelineName: String, stopSignal: StopSignal)
+        throws
+    {
+        self.stopSignal = stopSignal
         self.graph = graph
         self.configuration = configuration
         self.pipelineName = pipelineName
@@ -189,10 +193,20 @@ struct ExecutionPlan: Sendable {
                     underlying: error
                 )
             }
-            if !configuration.fresh {
+            let finishedMarker = "\(configuration.directory)/FINISHED"
+            if configuration.fresh {
+                try? FileManager.default.removeItem(atPath: finishedMarker)
+            } else {
                 restored = CheckpointStore.latest(in: configuration.directory, logger: logger)
+                if let restored { try validate(restored) }
+                if FileManager.default.fileExists(atPath: finishedMarker) {
+                    logger.notice(
+                        "the pipeline already processed all its input in an earlier run: nothing to do; start fresh to run it again",
+                        metadata: ["pipeline": "\(pipelineName)", "checkpoints": "\(configuration.directory)"]
+                    )
+                    return
+                }
                 if let restored {
-                    try validate(restored)
                     logger.info(
                         "restoring from checkpoint",
                         metadata: ["pipeline": "\(pipelineName)", "checkpoint": "\(restored.id)"]
@@ -209,6 +223,10 @@ struct ExecutionPlan: Sendable {
             )
         }
         try await run(store: store, restored: restored)
+        if let configuration, !stopSignal.isRequested {
+            // The input is exhausted and every result written: a later start has nothing to resume.
+            try DurableFile.write(Data("\(store?.completed ?? 0)\n".utf8), to: "\(configuration.directory)/FINISHED")
+        }
     }
 
     private func run(store: CheckpointStore?, restored: RestoredCheckpoint?) async throws {
@@ -235,7 +253,7 @@ struct ExecutionPlan: Sendable {
             // Cancelling the run closes every channel, so that stages waiting for input wake up
             // and see the cancellation.
             try await withTaskCancellationHandler {
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                try await withThrowingTaskGroup(of: Int?.self) { group in
                     for (stageIndex, stage) in stages.enumerated() {
                         for instance in 0..<stage.instances {
                             group.addTask {
@@ -247,6 +265,7 @@ struct ExecutionPlan: Sendable {
                                     restored: restored
                                 )
                                 try await runner.run()
+                                return stageIndex
                             }
                         }
                     }
@@ -262,6 +281,7 @@ struct ExecutionPlan: Sendable {
                                     }
                                 }
                             }
+                            return nil
                         }
                     }
                     if let store {
@@ -270,12 +290,27 @@ struct ExecutionPlan: Sendable {
                                 try? await Task.sleep(for: store.configuration.interval)
                                 store.trigger()
                             }
+                            return nil
                         }
                     }
                     // The clock and checkpoint tasks run until cancelled: wait for the stages, then stop them.
                     var remaining = stages.reduce(0) { $0 + $1.instances }
-                    while remaining > 0, try await group.next() != nil {
+                    var running = stages.map(\.instances)
+                    var closed = Set<Int>()
+                    while remaining > 0, let finished = try await group.next() {
+                        guard let stage = finished else { continue }
                         remaining -= 1
+                        running[stage] -= 1
+                        // After a graceful stop no end of input flows: close the channel of every
+                        // stage whose producers have all returned; it handles what is buffered first.
+                        guard stopSignal.isRequested else { continue }
+                        for (index, candidate) in stages.enumerated() where !closed.contains(index) {
+                            let producers = graph.nodes[candidate.entry].inputs.map { stageOf[$0.node] }
+                            guard !producers.isEmpty, producers.allSatisfy({ running[$0] == 0 }) else { continue }
+                            closed.insert(index)
+                            let type = graph.nodes[candidate.entry].inputType!
+                            for channel in sendableChannels.channels[index] { type.close(channel: channel) }
+                        }
                     }
                     group.cancelAll()
                 }
@@ -339,7 +374,8 @@ struct ExecutionPlan: Sendable {
                 instances: stages[stage].instances,
                 configuration: configuration,
                 checkpoints: checkpoints,
-                restored: restored
+                restored: restored,
+                stopSignal: stopSignal
             )
             let made = try await node.factory!(context, outputs, clockUsers)
             built[id] = made
@@ -356,7 +392,8 @@ struct ExecutionPlan: Sendable {
             channel: channels[stage][instance],
             entry: entryOperator,
             producers: stages[stage].producers,
-            clockUsers: clockUsers.users
+            clockUsers: clockUsers.users,
+            stopSignal: stopSignal
         )
     }
 }

@@ -28,6 +28,17 @@ public final class Pipeline: Sendable {
 
     let graph = Mutex(PipelineGraph())
     private let started = Atomic<Bool>(false)
+    let stopSignal = StopSignal()
+
+    /// Stops the running pipeline gracefully: the sources stop reading, what they read is
+    /// processed, and with checkpoints a final checkpoint is taken, so that a restart continues
+    /// exactly where this run stopped, losing and repeating nothing. Windows that are still open
+    /// are not fired: they continue in the next run. ``run()`` then returns normally.
+    ///
+    /// Safe to call from any task or thread, also before the pipeline has started.
+    public func stop() {
+        stopSignal.request()
+    }
 
     /// Creates an empty pipeline.
     /// - Parameters:
@@ -87,7 +98,8 @@ public final class Pipeline: Sendable {
                     batchSize: context.configuration.batchSize,
                     clockUsers: clockUsers.users,
                     name: context.nodeName,
-                    checkpoints: context.checkpoints
+                    checkpoints: context.checkpoints,
+                    stopSignal: context.stopSignal
                 ) as any StageRunner
             }
             graph.nodes.append(
@@ -211,7 +223,12 @@ public final class Pipeline: Sendable {
                 message: "pipeline '\(name)' has already run: build a new Pipeline"
             )
         }
-        let plan = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
+        let plan = try ExecutionPlan(
+            graph: graph.withLock { $0 },
+            configuration: configuration,
+            pipelineName: name,
+            stopSignal: stopSignal
+        )
         try await plan.run(checkpoints: nil)
     }
 
@@ -238,13 +255,23 @@ public final class Pipeline: Sendable {
         if let problem = checkpoints.problems().first {
             throw StreamKitError(code: .invalidConfiguration, message: "pipeline '\(name)' cannot start: \(problem)")
         }
-        let plan = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
+        let plan = try ExecutionPlan(
+            graph: graph.withLock { $0 },
+            configuration: configuration,
+            pipelineName: name,
+            stopSignal: stopSignal
+        )
         try await plan.run(checkpoints: checkpoints)
     }
 
     /// Checks the graph and the configuration without running anything.
     /// - Throws: The error ``run()`` would throw before starting.
     public func validate() throws {
-        _ = try ExecutionPlan(graph: graph.withLock { $0 }, configuration: configuration, pipelineName: name)
+        _ = try ExecutionPlan(
+            graph: graph.withLock { $0 },
+            configuration: configuration,
+            pipelineName: name,
+            stopSignal: stopSignal
+        )
     }
 }

@@ -53,6 +53,8 @@ struct BuildContext: Sendable {
     var checkpoints: CheckpointStore?
     /// The checkpoint the run resumes from.
     var restored: RestoredCheckpoint?
+    /// Set when the pipeline is asked to stop gracefully.
+    var stopSignal: StopSignal
 
     /// Restores a snapshotting operator from the checkpoint, if the run resumes from one.
     func restore(_ target: some Snapshotting) throws {

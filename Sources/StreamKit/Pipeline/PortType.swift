@@ -13,7 +13,8 @@ protocol PortType: Sendable {
         channel: AnyObject,
         entry: Any,
         producers: Int,
-        clockUsers: [any ProcessingTimeAware]
+        clockUsers: [any ProcessingTimeAware],
+        stopSignal: StopSignal
     ) -> any StageRunner
     /// Closes a channel made by ``makeChannel(capacity:)``.
     func close(channel: AnyObject)
@@ -38,13 +39,15 @@ struct TypedPort<Element: Sendable>: PortType {
         channel: AnyObject,
         entry: Any,
         producers: Int,
-        clockUsers: [any ProcessingTimeAware]
+        clockUsers: [any ProcessingTimeAware],
+        stopSignal: StopSignal
     ) -> any StageRunner {
         ChannelStage<Element>(
             channel: channel as! BoundedChannel<ChannelMessage<Element>>,
             entry: entry as! any BatchOperator<Element>,
             producers: producers,
-            clockUsers: clockUsers
+            clockUsers: clockUsers,
+            stopSignal: stopSignal
         )
     }
 

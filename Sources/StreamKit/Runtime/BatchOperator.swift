@@ -21,9 +21,16 @@ protocol BatchOperator<Input>: AnyObject {
     func finish() async throws
     /// A checkpoint barrier: report state if any, then pass the barrier on to every output.
     func barrier(_ barrier: Barrier) async throws
+    /// The pipeline stops without reaching the end of its input (a graceful stop): no final
+    /// watermark, windows stay open in the last checkpoint; sinks commit what completed.
+    func stop() async throws
 }
 
 extension BatchOperator {
+    /// Nothing to do at a stop but to tell the operators downstream (see ``Downstream/stop()``);
+    /// operators with outputs implement it.
+    func stop() async throws {}
+
     /// Calls ``process(_:)`` and then ``advance(to:)``.
     func process(_ batch: Batch<Input>, watermarkAfter: Timestamp?) async throws {
         try await process(batch)
@@ -81,5 +88,9 @@ struct Downstream<Element: Sendable> {
 
     func barrier(_ barrier: Barrier) async throws {
         for consumer in consumers { try await consumer.barrier(barrier) }
+    }
+
+    func stop() async throws {
+        for consumer in consumers { try await consumer.stop() }
     }
 }

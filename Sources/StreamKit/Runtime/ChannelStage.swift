@@ -19,13 +19,16 @@ final class ChannelStage<Element: Sendable> {
     /// Messages of producers whose barrier has arrived, waiting for the others.
     private var held: Deque<ChannelMessage<Element>> = []
     private var finished = false
+    private let stopSignal: StopSignal
 
     init(
         channel: BoundedChannel<ChannelMessage<Element>>,
         entry: any BatchOperator<Element>,
         producers: Int,
-        clockUsers: [any ProcessingTimeAware]
+        clockUsers: [any ProcessingTimeAware],
+        stopSignal: StopSignal
     ) {
+        self.stopSignal = stopSignal
         self.channel = channel
         self.entry = entry
         self.tracker = WatermarkTracker(inputs: producers)
@@ -37,6 +40,10 @@ final class ChannelStage<Element: Sendable> {
         while !finished, let message = await channel.receive() {
             try Task.checkCancellation()
             try await handle(message)
+        }
+        // Closed without the end of input: a graceful stop, once everything buffered was handled.
+        if !finished && stopSignal.isRequested && !Task.isCancelled {
+            try await entry.stop()
         }
     }
 

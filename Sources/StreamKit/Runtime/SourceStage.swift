@@ -17,6 +17,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     private let name: String
     private let checkpoints: CheckpointStore?
     private var lastBarrier: Int64
+    private let stopSignal: StopSignal
 
     init(
         reader: Reader,
@@ -26,8 +27,10 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         batchSize: Int,
         clockUsers: [any ProcessingTimeAware],
         name: String,
-        checkpoints: CheckpointStore?
+        checkpoints: CheckpointStore?,
+        stopSignal: StopSignal
     ) {
+        self.stopSignal = stopSignal
         self.reader = reader
         self.read = read
         self.downstream = downstream
@@ -37,6 +40,29 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         self.name = name
         self.checkpoints = checkpoints
         self.lastBarrier = checkpoints?.requested ?? 0
+    }
+
+    /// Stops reading: takes a final checkpoint that includes everything read so far, waits until it
+    /// completes, and lets the operators downstream commit; no final watermark is sent, so the
+    /// open windows wait in the checkpoint for the next run.
+    private func stopGracefully() async throws {
+        if let checkpoints {
+            // A checkpoint requested before the stop needs this source's barrier to complete.
+            try await injectBarrierIfRequested()
+            let id = await checkpoints.triggerFinal()
+            if id > lastBarrier {
+                lastBarrier = id
+                try checkpoints.report(id, operator: name, instance: 0, position: reader.position)
+                let barrier = Barrier(id: id, store: checkpoints)
+                try await downstream.barrier(barrier)
+                try await errors.barrier(barrier)
+            }
+            while checkpoints.completed < id {
+                try Task.checkCancellation()
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        try await downstream.stop()
     }
 
     /// Injects a barrier when a checkpoint was requested since the last one: records the reader's
@@ -55,6 +81,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     func run() async throws {
         while true {
             try Task.checkCancellation()
+            if stopSignal.isRequested { return try await stopGracefully() }
             try await injectBarrierIfRequested()
             switch try await read(&reader, batchSize) {
             case .chunk(let chunk):

@@ -86,6 +86,12 @@ final class KeyedProcessOperator<Function: KeyedProcessFunction>: BatchOperator 
         try await errors.barrier(barrier)
     }
 
+    func stop() async throws {
+        try await flush()
+        try await downstream.stop()
+        try await errors.downstream.stop()
+    }
+
     private func apply(_ context: Context) {
         state[context.key] = context.state
         for (output, time) in context.outputs {

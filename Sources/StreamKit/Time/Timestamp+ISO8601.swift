@@ -122,8 +122,11 @@ extension Timestamp {
         return .success(Timestamp(microseconds: total * 1_000_000 + Int64(micros)))
     }
 
-    /// The instant in ISO 8601, UTC, with six fractional digits: `2024-01-01T13:45:12.123456Z`.
+    /// The instant in ISO 8601, UTC, with six fractional digits: `2024-01-01T13:45:12.123456Z`;
+    /// `-inf` and `+inf` for ``Timestamp/min`` and ``Timestamp/max``.
     public var iso8601: String {
+        if self == .min { return "-inf" }
+        if self == .max { return "+inf" }
         let seconds = microseconds.floorDivided(by: 1_000_000)
         let micros = Int(microseconds - seconds * 1_000_000)
         let days = seconds.floorDivided(by: 86_400)

@@ -119,10 +119,15 @@ extension Timestamp: Codable {
         }
     }
 
-    /// Encodes the instant as an ISO 8601 string in UTC with microseconds.
+    /// Encodes the instant as an ISO 8601 string in UTC with microseconds; the infinities
+    /// (``Timestamp/min``, ``Timestamp/max``), which have no date, as integers.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(iso8601)
+        if self == .min || self == .max {
+            try container.encode(microseconds)
+        } else {
+            try container.encode(iso8601)
+        }
     }
 }
 

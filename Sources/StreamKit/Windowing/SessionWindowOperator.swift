@@ -124,6 +124,12 @@ where A.Input == Input {
         try await lateOutput.barrier(barrier)
     }
 
+    func stop() async throws {
+        try await flush()
+        try await downstream.stop()
+        try await lateOutput.stop()
+    }
+
     private func emit(key: Key, session: Session, watermark: Timestamp) {
         pending.append(
             WindowResult(key: key, window: session.window, value: aggregation.output(of: session.accumulator)),

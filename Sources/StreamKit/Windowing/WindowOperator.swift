@@ -86,6 +86,12 @@ where A.Input == Input {
         try await lateOutput.barrier(barrier)
     }
 
+    func stop() async throws {
+        try await flush()
+        try await downstream.stop()
+        try await lateOutput.stop()
+    }
+
     private func flush() async throws {
         if !state.pending.isEmpty {
             let batch = state.pending

@@ -27,7 +27,7 @@ let pipeline = Pipeline("crash-recovery", configuration: PipelineConfiguration(w
 pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
     .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
     .map(name: "pace") { reading in
-        if slow { usleep(40) }
+        if slow { usleep(80) }
         return reading
     }
     .key(by: { $0.sensor })
