@@ -8,7 +8,7 @@ import Testing
 /// Kills the checkpointed `crash-recovery` example with SIGKILL again and again, restarts it each
 /// time, and checks that the output it finally leaves equals that of an uninterrupted run, row for
 /// row.
-@Suite struct CrashRecoveryTests {
+@Suite(.serialized) struct CrashRecoveryTests {
     /// The folder of the built products (the test bundle sits there too).
     static var products: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -24,6 +24,12 @@ import Testing
             lines.append(#"{"sensor":"s\#(state >> 61)","time":\#(micros),"value":\#(state >> 33 & 127)}"#)
         }
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The checkpoints in `state` that have a manifest.
+    static func completeCheckpoints(in state: String) -> Set<String> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []
+        return Set(names.filter { FileManager.default.fileExists(atPath: "\(state)/\($0)/MANIFEST.json") })
     }
 
     /// Starts the example, its log going to `log` (or nowhere); returns the process.
@@ -60,9 +66,16 @@ import Testing
         var attempt = 0
         while kills < 20 {
             attempt += 1
+            let before = Self.completeCheckpoints(in: state)
             let process = try Self.start([input, output, state, "--slow"])
-            // Kill points spread over the run: during start-up, processing and checkpoint writes.
-            try await Task.sleep(for: .milliseconds(60 + (attempt * 37) % 260))
+            // Let each run complete a checkpoint of its own, so that it makes progress, then kill
+            // it at points spread over the next checkpoint interval: while processing, and while
+            // barriers travel and state files are written.
+            for _ in 0..<500 where process.isRunning && Self.completeCheckpoints(in: state).subtracting(before).isEmpty
+            {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds((attempt * 37) % 200))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
@@ -86,5 +99,35 @@ import Testing
         #expect(kills == 20)
         #expect(expected.split(separator: "\n").count > 100)
         #expect(actual == expected)
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func sigtermStopsWithAFinalCheckpointAndTheRestartFinishesTheJob() async throws {
+        let directory = TemporaryDirectory()
+        let input = directory.path + "/readings.jsonl"
+        try Self.writeInput(to: input)
+        let reference = try Self.start([
+            input, directory.path + "/reference.csv", directory.path + "/reference-state", "--fresh",
+        ])
+        reference.waitUntilExit()
+
+        let output = directory.path + "/output.csv"
+        let state = directory.path + "/state"
+        let stopped = try Self.start([input, output, state, "--slow"])
+        try await Task.sleep(for: .milliseconds(800))
+        try #require(stopped.isRunning)
+        kill(stopped.processIdentifier, SIGTERM)
+        stopped.waitUntilExit()
+        #expect(stopped.terminationReason == .exit && stopped.terminationStatus == 0)
+        let complete = try FileManager.default.contentsOfDirectory(atPath: state)
+            .filter { FileManager.default.fileExists(atPath: "\(state)/\($0)/MANIFEST.json") }
+        #expect(!complete.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: state + "/FINISHED"))
+
+        let last = try Self.start([input, output, state])
+        last.waitUntilExit()
+        #expect(last.terminationStatus == 0)
+        let expected = try String(contentsOfFile: directory.path + "/reference.csv", encoding: .utf8)
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == expected)
     }
 }

@@ -27,7 +27,7 @@ let pipeline = Pipeline("crash-recovery", configuration: PipelineConfiguration(w
 pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
     .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
     .map(name: "pace") { reading in
-        if slow { usleep(80) }
+        if slow { usleep(200) }
         return reading
     }
     .key(by: { $0.sensor })
@@ -39,6 +39,8 @@ pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
         },
         name: "minute-table"
     )
+// SIGTERM and Ctrl-C stop the pipeline with a final checkpoint; SIGKILL cannot be caught.
+pipeline.stopOnTermination()
 try await pipeline.run(
     checkpoints: CheckpointConfiguration(
         directory: state,

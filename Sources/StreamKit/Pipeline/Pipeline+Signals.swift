@@ -1,0 +1,54 @@
+import Dispatch
+import Foundation
+
+extension Pipeline {
+    /// Stops the pipeline gracefully (see ``stop()``) when the process receives SIGINT (Ctrl-C) or
+    /// SIGTERM (what service managers and `kill` send), instead of letting the signal end the
+    /// process on the spot.
+    ///
+    /// Call it before ``run(checkpoints:)``; ``run(checkpoints:)`` then returns normally after the
+    /// final checkpoint, and the program can exit.
+    ///
+    /// - Important: It changes the process's handling of both signals for as long as the process
+    ///   lives. A second signal while stopping ends the process at once.
+    public func stopOnTermination() {
+        for signal in [SIGINT, SIGTERM] {
+            Foundation.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+            let count = SignalCount()
+            source.setEventHandler { [self] in
+                if count.increment() > 1 { exit(128 + signal) }
+                stop()
+            }
+            source.resume()
+            SignalSources.keep(source)
+        }
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+private enum SignalSources {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+    private static let lock = NSLock()
+
+    /// `sources` is only touched with `lock` held, which makes the `nonisolated(unsafe)` safe.
+    static func keep(_ source: any DispatchSourceSignal) {
+        lock.lock()
+        sources.append(source)
+        lock.unlock()
+    }
+}
+
+/// How many times a signal arrived.
+private final class SignalCount: @unchecked Sendable {
+    // `@unchecked Sendable` is safe: `value` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var value = 0
+
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
