@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 import StreamKit
 
 /// The StreamKit engine against hand-written loops, on ``Workload``'s 10 million readings.
@@ -29,6 +30,19 @@ let benchmarks: @Sendable () -> Void = {
     workloadBenchmark("Windows engine workers=1", reference: { Workload.windowReference }) {
         try await Engine.windows(Workload.events, workers: 1)
     }
+    // The same with checkpoints. The whole run lasts about a quarter of a second, so a checkpoint
+    // every second would never start: every 50 ms makes about five per run.
+    workloadBenchmark("Windows engine workers=1 checkpoint every 50 ms", reference: { Workload.windowReference }) {
+        try await Engine.windows(
+            Workload.events,
+            workers: 1,
+            checkpoints: CheckpointConfiguration(
+                directory: NSTemporaryDirectory() + "streamkit-benchmark-checkpoints",
+                interval: .milliseconds(50),
+                fresh: true
+            )
+        )
+    }
     workloadBenchmark("Windows engine workers=2", reference: { Workload.windowReference }) {
         try await Engine.windows(Workload.events, workers: 2)
     }
@@ -41,6 +55,8 @@ let benchmarks: @Sendable () -> Void = {
     workloadBenchmark("Windows loop open addressing integer hash", reference: { Workload.windowReference }) {
         WindowLoops.openAddressing(Workload.events, integerHash: true).tally
     }
+
+    checkpointBenchmarks()
 
     // Stateless map, filter, map.
     workloadBenchmark("Chain engine workers=1", reference: { Workload.chainReference }) {
@@ -85,7 +101,11 @@ func workloadBenchmark(
 /// The benchmarked pipelines; each call builds and runs a new ``Pipeline``.
 enum Engine {
     /// The canonical windowed pipeline: one-minute tumbling count and mean per sensor.
-    static func windows(_ events: [Event], workers: Int) async throws -> Tally {
+    static func windows(
+        _ events: [Event],
+        workers: Int,
+        checkpoints: CheckpointConfiguration? = nil
+    ) async throws -> Tally {
         let pipeline = Pipeline("windows", configuration: PipelineConfiguration(workers: workers))
         let sink = TallySink<WindowResult<Int, (Int, Double)>> { result in
             Tally.windowFingerprint(
@@ -101,7 +121,11 @@ enum Engine {
             .window(.tumbling(.minutes(1)))
             .aggregate(Count(), Mean { $0.value })
             .sink(sink)
-        try await pipeline.run()
+        if let checkpoints {
+            try await pipeline.run(checkpoints: checkpoints)
+        } else {
+            try await pipeline.run()
+        }
         return sink.tally
     }
 
