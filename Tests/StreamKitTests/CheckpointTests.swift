@@ -212,7 +212,8 @@ final class LogCollector: Sendable {
         let firstRead = ReadCounter()
         let first = CheckpointTests.build(input: input, table: table, read: firstRead, slow: true)
         let run = Task { try await first.run(checkpoints: checkpoints) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Stop once the run is under way (the machine may be busy: wait for reading, not a time).
+        for _ in 0..<1000 where firstRead.count < 500 { try await Task.sleep(for: .milliseconds(5)) }
         first.stop()
         try await run.value
         let stoppedAt = firstRead.count
@@ -285,7 +286,12 @@ final class LogCollector: Sendable {
         }
         let first = build(slow: true)
         let run = Task { try await first.run(checkpoints: checkpoints) }
-        try await Task.sleep(for: .milliseconds(250))
+        // Stop once the sink has completed a file (the machine may be busy: wait for it, not a time).
+        for _ in 0..<1000 {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? []
+            if names.contains(where: { $0.hasSuffix(".pending") }) { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         first.stop()
         try await run.value
         let afterStop = try visibleLines()
