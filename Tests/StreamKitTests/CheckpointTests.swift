@@ -286,11 +286,12 @@ final class LogCollector: Sendable {
         }
         let first = build(slow: true)
         let run = Task { try await first.run(checkpoints: checkpoints) }
-        // Stop once the sink has completed a file (the machine may be busy: wait for it, not a time).
+        // Stop once the sink has written its first files (the machine may be busy: wait for that,
+        // not for a time).
         for _ in 0..<1000 {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? []
-            if names.contains(where: { $0.hasSuffix(".pending") }) { break }
-            try await Task.sleep(for: .milliseconds(5))
+            if names.count >= 2 { break }
+            try await Task.sleep(for: .milliseconds(2))
         }
         first.stop()
         try await run.value

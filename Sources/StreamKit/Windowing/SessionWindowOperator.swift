@@ -27,8 +27,8 @@ where A.Input == Input {
     let aggregation: A
     let gap: Int64
     let lateness: Int64
-    let downstream: Downstream<Output>
-    let lateOutput: Downstream<Input>
+    let outputs: WindowOutputs<Key, Input, A.Output>
+    var downstream: Downstream<Output> { outputs.results }
     let name: String
     let instance: Int
 
@@ -55,8 +55,7 @@ where A.Input == Input {
         self.aggregation = aggregation
         self.gap = gap
         self.lateness = allowedLateness.streamKitMicroseconds
-        self.downstream = downstream
-        self.lateOutput = lateOutput
+        self.outputs = WindowOutputs(results: downstream, late: lateOutput)
     }
 
     func process(_ batch: Batch<Input>) async throws {
@@ -113,21 +112,17 @@ where A.Input == Input {
     func finish() async throws {
         if watermark < .max { advanceState(to: .max) }
         try await flush()
-        try await downstream.finish()
-        try await lateOutput.finish()
+        try await outputs.finish()
     }
 
     func barrier(_ barrier: Barrier) async throws {
         try await flush()
-        try barrier.store.report(barrier.id, operator: name, instance: instance, state: snapshot())
-        try await downstream.barrier(barrier)
-        try await lateOutput.barrier(barrier)
+        try await outputs.barrier(barrier, operator: name, instance: instance, state: snapshot())
     }
 
     func stop() async throws {
         try await flush()
-        try await downstream.stop()
-        try await lateOutput.stop()
+        try await outputs.stop()
     }
 
     private func emit(key: Key, session: Session, watermark: Timestamp) {
@@ -170,16 +165,10 @@ where A.Input == Input {
     }
 
     private func flush() async throws {
-        if !pending.isEmpty {
-            let batch = pending
-            pending = Batch(reservingCapacity: 0, withTime: true)
-            try await downstream.process(batch)
-        }
-        if !pendingLate.isEmpty {
-            let batch = pendingLate
-            pendingLate = Batch(reservingCapacity: 0, withTime: true)
-            try await lateOutput.process(batch)
-        }
+        let (results, late) = (pending, pendingLate)
+        pending = Batch(elements: [], timestamps: [], watermarks: [])
+        pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
+        try await outputs.send(results, late)
     }
 }
 

@@ -27,8 +27,8 @@ where A.Input == Input {
     let kernel: Kernel
     let name: String
     let instance: Int
-    let downstream: Downstream<WindowResult<Key, A.Output>>
-    let lateOutput: Downstream<Input>
+    let outputs: WindowOutputs<Key, Input, A.Output>
+    var downstream: Downstream<WindowResult<Key, A.Output>> { outputs.results }
 
     init(
         state: State,
@@ -42,8 +42,7 @@ where A.Input == Input {
         self.instance = instance
         self.state = state
         self.kernel = kernel
-        self.downstream = downstream
-        self.lateOutput = lateOutput
+        self.outputs = WindowOutputs(results: downstream, late: lateOutput)
     }
 
     /// How many elements were late.
@@ -75,34 +74,24 @@ where A.Input == Input {
     func finish() async throws {
         if state.watermark < .max { state.advance(to: .max) }
         try await flush()
-        try await downstream.finish()
-        try await lateOutput.finish()
+        try await outputs.finish()
     }
 
     func barrier(_ barrier: Barrier) async throws {
         try await flush()
-        try barrier.store.report(barrier.id, operator: name, instance: instance, state: snapshot())
-        try await downstream.barrier(barrier)
-        try await lateOutput.barrier(barrier)
+        try await outputs.barrier(barrier, operator: name, instance: instance, state: snapshot())
     }
 
     func stop() async throws {
         try await flush()
-        try await downstream.stop()
-        try await lateOutput.stop()
+        try await outputs.stop()
     }
 
     private func flush() async throws {
-        if !state.pending.isEmpty {
-            let batch = state.pending
-            state.pending = Batch(elements: [], timestamps: [], watermarks: [])
-            try await downstream.process(batch)
-        }
-        if !state.pendingLate.isEmpty {
-            let batch = state.pendingLate
-            state.pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
-            try await lateOutput.process(batch)
-        }
+        let (pending, late) = (state.pending, state.pendingLate)
+        state.pending = Batch(elements: [], timestamps: [], watermarks: [])
+        state.pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
+        try await outputs.send(pending, late)
     }
 }
 
