@@ -48,17 +48,23 @@ import Testing
         return process
     }
 
-    @Test(.timeLimit(.minutes(5)))
-    func killedAtTwentyPointsTheOutputEqualsAnUninterruptedRun() async throws {
-        let directory = TemporaryDirectory()
+    /// Writes the input and runs the example once without interruption: `reference.csv` is what
+    /// every interrupted run must end up with. Returns the input's path.
+    static func prepareInputAndReference(in directory: TemporaryDirectory) throws -> String {
         let input = directory.path + "/readings.jsonl"
-        try Self.writeInput(to: input)
-
-        let reference = try Self.start([
+        try writeInput(to: input)
+        let reference = try start([
             input, directory.path + "/reference.csv", directory.path + "/reference-state", "--fresh",
         ])
         reference.waitUntilExit()
         try #require(reference.terminationStatus == 0)
+        return input
+    }
+
+    @Test(.timeLimit(.minutes(5)))
+    func killedAtTwentyPointsTheOutputEqualsAnUninterruptedRun() async throws {
+        let directory = TemporaryDirectory()
+        let input = try Self.prepareInputAndReference(in: directory)
 
         let output = directory.path + "/output.csv"
         let state = directory.path + "/state"
@@ -104,12 +110,7 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func sigtermStopsWithAFinalCheckpointAndTheRestartFinishesTheJob() async throws {
         let directory = TemporaryDirectory()
-        let input = directory.path + "/readings.jsonl"
-        try Self.writeInput(to: input)
-        let reference = try Self.start([
-            input, directory.path + "/reference.csv", directory.path + "/reference-state", "--fresh",
-        ])
-        reference.waitUntilExit()
+        let input = try Self.prepareInputAndReference(in: directory)
 
         let output = directory.path + "/output.csv"
         let state = directory.path + "/state"

@@ -68,7 +68,11 @@ final class ReadCount: @unchecked Sendable {
 }
 
 /// The bytes of checkpointed window state per key.
-let checkpointBytesPerKey = BenchmarkMetric.custom("checkpoint bytes/key", polarity: .prefersSmaller, useScalingFactor: false)
+let checkpointBytesPerKey = BenchmarkMetric.custom(
+    "checkpoint bytes/key",
+    polarity: .prefersSmaller,
+    useScalingFactor: false
+)
 
 func checkpointBenchmarks() {
     Benchmark(
