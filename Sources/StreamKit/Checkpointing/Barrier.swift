@@ -22,16 +22,15 @@ protocol Snapshotting: AnyObject {
     func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws
 }
 
-/// Encoding of operator state for checkpoints.
+/// Encoding of operator state for checkpoints: ``BinaryStateCoder``.
 enum StateCoding {
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        return Array(try encoder.encode(value))
+        try BinaryStateCoder.encode(value)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], operator name: String) throws -> T {
         do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
+            return try BinaryStateCoder.decode(type, from: bytes)
         } catch {
             throw StreamKitError(
                 code: .checkpoint,
