@@ -95,17 +95,22 @@ final class BinaryWriter {
     /// Writes a value, closing the containers it opened.
     func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
         let depth = open.count
-        switch value {
-        case let value as Int: signed(Int64(value))
-        case let value as Int64: signed(value)
-        case let value as UInt64: unsigned(value)
-        case let value as Double:
+        // Metatype comparisons, not casts: they cost a pointer comparison in generic code.
+        if T.self == Int.self {
+            signed(Int64(unsafeBitCast(value, to: Int.self)))
+        } else if T.self == Int64.self {
+            signed(unsafeBitCast(value, to: Int64.self))
+        } else if T.self == UInt64.self {
+            unsigned(unsafeBitCast(value, to: UInt64.self))
+        } else if T.self == Double.self {
             bytes.append(BinaryStateCoder.Tag.double.rawValue)
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        case let value as String:
+            withUnsafeBytes(of: unsafeBitCast(value, to: Double.self).bitPattern.littleEndian) {
+                bytes.append(contentsOf: $0)
+            }
+        } else if T.self == String.self {
             bytes.append(BinaryStateCoder.Tag.string.rawValue)
-            string(value)
-        default:
+            string(value as! String)
+        } else {
             try value.encode(to: BinaryWritingEncoder(writer: self, codingPath: codingPath))
         }
         closeContainers(downTo: depth)
@@ -149,19 +154,19 @@ struct BinaryWritingEncoder: Encoder {
 
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             begin(key)
-            try writer.encodeValue(value, codingPath: codingPath + [key])
+            try writer.encodeValue(value, codingPath: codingPath)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
             -> KeyedEncodingContainer<NestedKey>
         {
             begin(key)
-            return BinaryWritingEncoder(writer: writer, codingPath: codingPath + [key]).container(keyedBy: keyType)
+            return BinaryWritingEncoder(writer: writer, codingPath: codingPath).container(keyedBy: keyType)
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             begin(key)
-            return BinaryWritingEncoder(writer: writer, codingPath: codingPath + [key]).unkeyedContainer()
+            return BinaryWritingEncoder(writer: writer, codingPath: codingPath).unkeyedContainer()
         }
 
         mutating func superEncoder() -> any Encoder {
@@ -173,7 +178,7 @@ struct BinaryWritingEncoder: Encoder {
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
             begin(key)
-            return BinaryWritingEncoder(writer: writer, codingPath: codingPath + [key])
+            return BinaryWritingEncoder(writer: writer, codingPath: codingPath)
         }
     }
 
@@ -460,18 +465,18 @@ struct BinaryReadingDecoder: Decoder {
         }
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            try reader.decodeValue(type, at: try value(key), codingPath: codingPath + [key])
+            try reader.decodeValue(type, at: try value(key), codingPath: codingPath)
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
             -> KeyedDecodingContainer<NestedKey>
         {
-            try BinaryReadingDecoder(reader: reader, position: try value(key), codingPath: codingPath + [key])
+            try BinaryReadingDecoder(reader: reader, position: try value(key), codingPath: codingPath)
                 .container(keyedBy: type)
         }
 
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-            try BinaryReadingDecoder(reader: reader, position: try value(key), codingPath: codingPath + [key])
+            try BinaryReadingDecoder(reader: reader, position: try value(key), codingPath: codingPath)
                 .unkeyedContainer()
         }
 
@@ -483,7 +488,7 @@ struct BinaryReadingDecoder: Decoder {
         }
 
         func superDecoder(forKey key: Key) throws -> any Decoder {
-            BinaryReadingDecoder(reader: reader, position: try value(key), codingPath: codingPath + [key])
+            BinaryReadingDecoder(reader: reader, position: try value(key), codingPath: codingPath)
         }
     }
 
