@@ -304,3 +304,45 @@ final class LogCollector: Sendable {
         #expect(afterRestart.unfinished == 0)
     }
 }
+
+@Suite struct RawWindowStateTests {
+    /// Integer keys and plain accumulators take the raw-memory path of window snapshots.
+    static func build(input: String, table: UpsertTable, read: ReadCounter, slow: Bool) -> Pipeline {
+        let pipeline = Pipeline("raw-state", configuration: PipelineConfiguration(workers: 2, batchSize: 50))
+        pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
+            .map(name: "count-read") { reading in
+                read.add()
+                if slow { usleep(50) }
+                return reading
+            }
+            .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
+            .key(by: { Int($0.sensor.dropFirst())! })
+            .window(.tumbling(.minutes(1)), name: "minutes")
+            .aggregate(Count(), Mean { $0.value }, Max { $0.value })
+            .forEach(name: "rows") { row in
+                table.upsert("\(row.key) \(row.window.start)", "\(row.value.0) \(row.value.1) \(row.value.2)")
+            }
+        return pipeline
+    }
+
+    @Test func integerKeyedWindowsResumeFromRawSnapshots() async throws {
+        let directory = TemporaryDirectory()
+        let input = try CheckpointTests.writeInput(directory)
+        let expected = UpsertTable()
+        try await Self.build(input: input, table: expected, read: ReadCounter(), slow: false).run()
+
+        let table = UpsertTable()
+        let firstRead = ReadCounter()
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
+        let first = Self.build(input: input, table: table, read: firstRead, slow: true)
+        let run = Task { try await first.run(checkpoints: checkpoints) }
+        for _ in 0..<1000 where firstRead.count < 1000 { try await Task.sleep(for: .milliseconds(5)) }
+        first.stop()
+        try await run.value
+        #expect(firstRead.count < CheckpointTests.readings.count)
+
+        try await Self.build(input: input, table: table, read: ReadCounter(), slow: false).run(checkpoints: checkpoints)
+        #expect(table.snapshot == expected.snapshot)
+        #expect(expected.snapshot.count > 50)
+    }
+}

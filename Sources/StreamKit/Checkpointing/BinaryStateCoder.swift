@@ -110,6 +110,12 @@ final class BinaryWriter {
         } else if T.self == String.self {
             bytes.append(BinaryStateCoder.Tag.string.rawValue)
             string(value as! String)
+        } else if T.self == [UInt8].self {
+            // Raw bytes in one piece, as a string's.
+            let raw = value as! [UInt8]
+            bytes.append(BinaryStateCoder.Tag.string.rawValue)
+            varint(UInt64(raw.count))
+            bytes.append(contentsOf: raw)
         } else {
             try value.encode(to: BinaryWritingEncoder(writer: self, codingPath: codingPath))
         }
@@ -377,6 +383,11 @@ final class BinaryReader {
         if T.self == Int64.self { return try integer(at: position, codingPath: codingPath) as! T }
         if T.self == Double.self { return try double(at: position, codingPath: codingPath) as! T }
         if T.self == String.self { return try string(at: position, codingPath: codingPath) as! T }
+        if T.self == [UInt8].self {
+            try expect(.string, at: position, for: [UInt8].self, codingPath: codingPath)
+            var cursor = position + 1
+            return Array(bytes[try stringRange(at: &cursor)]) as! T
+        }
         return try T(from: BinaryReadingDecoder(reader: self, position: position, codingPath: codingPath))
     }
 }

@@ -221,10 +221,11 @@ final class CheckpointStore: Sendable {
             guard data.count == entry.size else {
                 throw corrupt("has '\(name)' of \(data.count) bytes where the manifest says \(entry.size): truncated")
             }
-            guard CRC32.checksum(data) == entry.crc32 else {
+            let bytes = [UInt8](data)
+            guard CRC32.checksum(bytes) == entry.crc32 else {
                 throw corrupt("has '\(name)' whose checksum does not match the manifest: corrupt")
             }
-            files[name] = Array(data)
+            files[name] = bytes
         }
         var state: [String: [[UInt8]]] = [:]
         for (operatorName, names) in manifest.operators {

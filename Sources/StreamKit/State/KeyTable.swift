@@ -57,6 +57,13 @@ struct KeyTable<Key: Hashable, Value> {
         return keys.count - 1
     }
 
+    /// Makes room for `count` more entries without growing one step at a time.
+    mutating func reserve(_ count: Int) {
+        keys.reserveCapacity(keys.count + count)
+        values.reserveCapacity(values.count + count)
+        while (keys.count + count) * 4 > slots.count * 3 { grow() }
+    }
+
     @usableFromInline
     mutating func grow() {
         let slotCount = slots.count * 2

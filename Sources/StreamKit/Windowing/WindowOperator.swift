@@ -97,25 +97,69 @@ where A.Input == Input {
 
 extension WindowOperator: Snapshotting {
     /// The checkpointed form of a window operator: every open window with its keys and accumulators.
+    ///
+    /// When keys and accumulators are plain values (integers, doubles, structs of them), their
+    /// arrays are stored as raw memory with a description of their layout, which is checked on
+    /// restore: a million keys then cost a copy instead of a million encodings.
     struct Snapshot: Codable {
         struct Bucket: Codable {
             var window: Window
             var fired: Bool
-            var keys: [Key]
-            var accumulators: [A.Accumulator]
+            var keys: [Key]?
+            var accumulators: [A.Accumulator]?
+            var rawKeys: [UInt8]?
+            var rawAccumulators: [UInt8]?
         }
         var watermark: Timestamp
         var lateCount: Int
+        var layout: String?
         var buckets: [Bucket]
     }
 
+    /// The layout of raw state, or `nil` when keys or accumulators are not plain values.
+    private static var rawLayout: String? {
+        guard _isPOD(Key.self), _isPOD(A.Accumulator.self) else { return nil }
+        return "\(String(reflecting: Key.self)):\(MemoryLayout<Key>.stride) "
+            + "\(String(reflecting: A.Accumulator.self)):\(MemoryLayout<A.Accumulator>.stride)"
+    }
+
+    private static func raw<T>(_ values: [T]) -> [UInt8] {
+        values.withUnsafeBytes { Array($0) }
+    }
+
+    private static func values<T>(_ bytes: [UInt8], as type: T.Type) -> [T] {
+        let count = bytes.count / MemoryLayout<T>.stride
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[0..<(count * MemoryLayout<T>.stride)])
+                )
+            }
+            initialized = count
+        }
+    }
+
     func snapshot() throws -> [UInt8] {
-        try StateCoding.encode(
+        let layout = Self.rawLayout
+        return try StateCoding.encode(
             Snapshot(
                 watermark: state.watermark,
                 lateCount: state.lateCount,
-                buckets: state.buckets.map {
-                    .init(window: $0.window, fired: $0.fired, keys: $0.table.keys, accumulators: $0.table.values)
+                layout: layout,
+                buckets: state.buckets.map { bucket in
+                    layout == nil
+                        ? .init(
+                            window: bucket.window,
+                            fired: bucket.fired,
+                            keys: bucket.table.keys,
+                            accumulators: bucket.table.values
+                        )
+                        : .init(
+                            window: bucket.window,
+                            fired: bucket.fired,
+                            rawKeys: Self.raw(bucket.table.keys),
+                            rawAccumulators: Self.raw(bucket.table.values)
+                        )
                 }
             )
         )
@@ -124,12 +168,24 @@ extension WindowOperator: Snapshotting {
     func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
         for bytes in snapshots {
             let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
+            if let layout = snapshot.layout, layout != Self.rawLayout {
+                throw StreamKitError(
+                    code: .checkpoint,
+                    message: "the checkpointed state of '\(name)' was written for keys and accumulators \(layout), "
+                        + "not \(Self.rawLayout ?? "of the current types"): the aggregate or key type changed; "
+                        + "start fresh or restore the old types"
+                )
+            }
             state.watermark = Swift.max(state.watermark, snapshot.watermark)
             state.lateCount += instance == 0 ? snapshot.lateCount : 0
             for bucket in snapshot.buckets {
+                let keys = bucket.keys ?? bucket.rawKeys.map { Self.values($0, as: Key.self) } ?? []
+                let accumulators =
+                    bucket.accumulators ?? bucket.rawAccumulators.map { Self.values($0, as: A.Accumulator.self) } ?? []
                 let index = state.findOrInsertBucket(for: bucket.window)
                 state.buckets[index].fired = state.buckets[index].fired || bucket.fired
-                for (key, accumulator) in zip(bucket.keys, bucket.accumulators)
+                state.buckets[index].table.reserve(keys.count)
+                for (key, accumulator) in zip(keys, accumulators)
                 where StateCoding.owns(key, instance: instance, instances: instances) {
                     state.buckets[index].table.insert(key, accumulator)
                 }
