@@ -201,6 +201,7 @@ extension DataStream {
         kernel: @escaping EventTimeOperator<Element>.Kernel
     ) -> DataStream<Element> {
         for problem in watermark.problems() { pipeline.reportProblem(problem) }
+        if watermark.idleTimeout != nil { pipeline.graph.withLock { $0.usesClock = true } }
         return then(
             kind: "eventTime",
             label: "eventTime (bound \(watermark.bound))",

@@ -324,8 +324,8 @@ struct ExecutionPlan: Sendable {
         }
     }
 
-    /// Whether some operator needs the processing-time clock in channel-fed stages.
-    private var needsClock: Bool { stages.contains { graph.nodes[$0.entry].inputType != nil } }
+    /// Whether channel-fed stages need clock ticks: an operator with an idle timeout runs there.
+    private var needsClock: Bool { graph.usesClock && stages.contains { graph.nodes[$0.entry].inputType != nil } }
 
     /// Builds the operators of one copy of a stage, from its entry to its edges, inside the task
     /// that will run them.

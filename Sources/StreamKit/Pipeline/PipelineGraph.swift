@@ -101,6 +101,8 @@ struct PipelineGraph: Sendable {
     /// Configuration mistakes found while building, reported by ``Pipeline/run()``.
     var problems: [String] = []
     var usedNames: Set<String> = []
+    /// Whether some operator wants clock ticks (an event-time operator with an idle timeout).
+    var usesClock = false
     var counters: [String: Int] = [:]
 
     /// A unique name: the user's, or the kind followed by a number.

@@ -1,8 +1,8 @@
 /// The state of a keyed operator: one value per key.
 ///
-/// Every stateful operator keeps its state in a `KeyedStateStore`, which is what checkpoints
-/// snapshot and restore: a user-written ``KeyedProcessFunction`` gets checkpointing by making its
-/// state `Codable`, with no code of its own.
+/// A ``KeyedProcessFunction``'s state lives here, and checkpoints snapshot and restore it: a
+/// user-written operator gets checkpointing by making its state `Codable`, with no code of its own.
+/// (Windows keep their accumulators in tables of their own, snapshotted the same way.)
 public struct KeyedStateStore<Key: Hashable & Codable & Sendable, Value: Codable & Sendable>: Sendable {
     private var values: [Key: Value] = [:]
 

@@ -45,9 +45,6 @@ where A.Input == Input {
         self.outputs = WindowOutputs(results: downstream, late: lateOutput)
     }
 
-    /// How many elements were late.
-    var lateCount: Int { state.lateCount }
-
     func process(_ batch: Batch<Input>) async throws {
         kernel(&state, batch)
         try await flush()
