@@ -47,7 +47,11 @@ let package = Package(
         // Connectors.
         .target(
             name: "StreamKitMQTT",
-            dependencies: ["StreamKit", "CMosquitto"],
+            dependencies: [
+                "StreamKit", "CMosquitto",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
