@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        // The IoT example: its BI store, its HTTP API and its command line.
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         // The core: graph, time, watermarks, windows, aggregates, keyed state, file I/O.
@@ -68,6 +72,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The IoT challenge: MQTT readings to a raw archive, a SQLite BI store, minute means,
+        // data quality, a catalogue and an HTTP API. The library holds the graph and its parts;
+        // the executables are thin command lines over it.
+        .target(
+            name: "IoTExample",
+            dependencies: [
+                "StreamKit", "StreamKitMQTT",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/examples/IoTExample",
+            resources: [.copy("sensors.json")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iot-pipeline",
+            dependencies: ["IoTExample", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/examples/iot-pipeline",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iot-generator",
+            dependencies: ["IoTExample", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/examples/iot-generator",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "crash-recovery",
             dependencies: ["StreamKit"],
@@ -90,6 +121,16 @@ let package = Package(
         .testTarget(
             name: "StreamKitMQTTTests",
             dependencies: ["StreamKitMQTT"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IoTExampleTests",
+            dependencies: [
+                "IoTExample", "StreamKitMQTT",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

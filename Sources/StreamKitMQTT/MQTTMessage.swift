@@ -31,3 +31,10 @@ public struct MQTTMessage: Sendable, Hashable {
     /// The payload as text, with invalid UTF-8 repaired.
     public var text: String { String(decoding: payload, as: UTF8.self) }
 }
+
+extension MQTTMessage: RawRecord {
+    /// The payload.
+    public var rawBytes: [UInt8] { payload }
+    /// The topic.
+    public var rawLocation: String? { topic }
+}

@@ -44,3 +44,12 @@ public struct ErrorRecord: Sendable, Hashable, Codable, CustomStringConvertible 
         return "\(place): \(reason) — raw: \(rawText)"
     }
 }
+
+/// An element that carries the raw input it was read from, so that an operator that rejects it
+/// can keep the original bytes and where they came from in the ``ErrorRecord``.
+public protocol RawRecord {
+    /// The raw input: an MQTT payload, a Kafka value, a line of a file.
+    var rawBytes: [UInt8] { get }
+    /// Where the input came from: a topic, a partition, a file.
+    var rawLocation: String? { get }
+}

@@ -46,11 +46,11 @@ final class BatchTransformOperator<Input: Sendable, Output: Sendable>: Stateless
 final class TryMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator<Input, Output> {
     let transform: @Sendable (Input) throws -> Output
     let errors: ErrorOutput
-    let raw: @Sendable (Input) -> [UInt8]
+    let raw: @Sendable (Input) -> (bytes: [UInt8], location: String?)
 
     init(
         transform: @escaping @Sendable (Input) throws -> Output,
-        raw: @escaping @Sendable (Input) -> [UInt8],
+        raw: @escaping @Sendable (Input) -> (bytes: [UInt8], location: String?),
         downstream: Downstream<Output>,
         errors: ErrorOutput
     ) {
@@ -67,8 +67,9 @@ final class TryMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator
             do {
                 output.append(try transform(batch.elements[index]), timeOf: index, in: batch)
             } catch {
+                let input = raw(batch.elements[index])
                 rejected.append(
-                    ErrorRecord(origin: errors.origin, reason: "\(error)", raw: raw(batch.elements[index]))
+                    ErrorRecord(origin: errors.origin, reason: "\(error)", raw: input.bytes, location: input.location)
                 )
             }
         }

@@ -153,7 +153,8 @@ extension DataStream {
     }
 
     /// Transforms each element with a function that may throw; an element whose function throws
-    /// goes to this operator's ``errors`` output with the error as the reason.
+    /// goes to this operator's ``errors`` output with the error as the reason, and with the
+    /// element's raw bytes and location when it is a ``RawRecord`` (such as an MQTT message).
     public func tryMap<Output: Sendable>(
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) throws -> Output
@@ -166,9 +167,10 @@ extension DataStream {
             TryMapOperator(
                 transform: transform,
                 raw: { element in
-                    if let bytes = element as? [UInt8] { return bytes }
-                    if let text = element as? String { return Array(text.utf8) }
-                    return Array(String(describing: element).utf8)
+                    if let record = element as? any RawRecord { return (record.rawBytes, record.rawLocation) }
+                    if let bytes = element as? [UInt8] { return (bytes, nil) }
+                    if let text = element as? String { return (Array(text.utf8), nil) }
+                    return (Array(String(describing: element).utf8), nil)
                 },
                 downstream: Downstream(erased: outputs[PortIndex.main]),
                 errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context)

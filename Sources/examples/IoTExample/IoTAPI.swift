@@ -1,0 +1,219 @@
+import Foundation
+import GRDB
+import Hummingbird
+import StreamKit
+import StreamKitMQTT
+
+/// The HTTP API of the IoT example, for BI users and dashboards, read from the ``BIStore`` while
+/// the pipeline writes it:
+///
+/// - `GET /` — a page with live charts of the minute means per sensor
+/// - `GET /sensors` — the sensors of the catalogue
+/// - `GET /sensors/{id}/readings?from=&to=` — raw readings (ISO 8601 bounds, UTC)
+/// - `GET /sensors/{id}/minutes?from=&to=` — minute means
+/// - `GET /quality?from=&to=&sensor=` — the data-quality indicator per sensor and minute
+/// - `GET /catalog` — every sensor with metadata, unit, first and last seen and row counts
+/// - `GET /metrics` — pipeline health in the Prometheus text format
+public struct IoTAPI: Sendable {
+    /// The BI store the answers come from.
+    public let store: BIStore
+    /// The sensors.
+    public let catalog: SensorCatalog
+    /// The MQTT source's counters, for /metrics.
+    public let statistics: MQTTStatistics
+
+    /// Creates the API.
+    public init(store: BIStore, catalog: SensorCatalog, statistics: MQTTStatistics) {
+        self.store = store
+        self.catalog = catalog
+        self.statistics = statistics
+    }
+
+    /// The routes.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html))
+            )
+        }
+        router.get("/sensors") { _, _ in
+            try json(catalog.ids.map { id in SensorEntry(id: id, info: catalog.sensors[id]!) })
+        }
+        router.get("/sensors/:id/readings") { request, context in
+            let (id, from, to) = try bounds(request, context)
+            return try json(
+                try await store.rows(
+                    "SELECT dt, value, received_at FROM readings WHERE sensor = ? AND dt >= ? AND dt < ? ORDER BY dt",
+                    [id, from, to]
+                )
+            )
+        }
+        router.get("/sensors/:id/minutes") { request, context in
+            let (id, from, to) = try bounds(request, context)
+            return try json(
+                try await store.rows(
+                    """
+                    SELECT minute, count, mean, min, max, stddev FROM minute_means
+                    WHERE sensor = ? AND minute >= ? AND minute < ? ORDER BY minute
+                    """,
+                    [id, from, to]
+                )
+            )
+        }
+        router.get("/quality") { request, _ in
+            let from = try time(request, "from", default: "0000")
+            let to = try time(request, "to", default: "9999")
+            let sensor = request.uri.queryParameters.get("sensor")
+            return try json(
+                try await store.rows(
+                    """
+                    SELECT sensor, minute, expected, count, completeness, out_of_range, late, malformed, score
+                    FROM quality WHERE minute >= ? AND minute < ? AND (? IS NULL OR sensor = ?)
+                    ORDER BY minute, sensor
+                    """,
+                    [from, to, sensor, sensor]
+                )
+            )
+        }
+        router.get("/catalog") { _, _ in try json(try await catalogEntries()) }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: try await metrics()))
+            )
+        }
+        return router
+    }
+
+    /// The sensor id and the time bounds of a per-sensor request.
+    func bounds(_ request: Request, _ context: BasicRequestContext) throws -> (String, String, String) {
+        // Sensor ids hold spaces ("Sensor 1"), which arrive percent-encoded in the path.
+        let encoded = try context.parameters.require("id")
+        let id = encoded.removingPercentEncoding ?? encoded
+        guard catalog.sensors[id] != nil else {
+            throw HTTPError(.notFound, message: "unknown sensor '\(id)': GET /sensors lists the sensors")
+        }
+        return (id, try time(request, "from", default: "0000"), try time(request, "to", default: "9999"))
+    }
+
+    /// A time bound from the query, normalised to the store's ISO 8601 form.
+    func time(_ request: Request, _ name: String, default fallback: String) throws -> String {
+        guard let text = request.uri.queryParameters.get(name) else { return fallback }
+        do {
+            return try Timestamp(iso8601: text).iso8601
+        } catch {
+            throw HTTPError(
+                .badRequest,
+                message: "'\(name)' is not an ISO 8601 time: \(text) (for example 2024-01-01T13:00:00Z)"
+            )
+        }
+    }
+
+    /// Every sensor of the catalogue with what the store knows of it.
+    func catalogEntries() async throws -> [CatalogEntry] {
+        let readings = try await store.rows(
+            "SELECT sensor, COUNT(*) AS n, MIN(dt) AS first, MAX(dt) AS last FROM readings GROUP BY sensor"
+        )
+        let minutes = try await store.rows("SELECT sensor, COUNT(*) AS n FROM minute_means GROUP BY sensor")
+        let late = try await store.rows("SELECT sensor, COUNT(*) AS n FROM late_readings GROUP BY sensor")
+        func bySensor(_ rows: [[String: JSONValue]]) -> [String: [String: JSONValue]] {
+            Dictionary(
+                rows.compactMap { row in row["sensor"].flatMap { if case .string(let s) = $0 { (s, row) } else { nil } }
+                }
+            ) {
+                first,
+                _ in first
+            }
+        }
+        let (r, m, l) = (bySensor(readings), bySensor(minutes), bySensor(late))
+        return catalog.ids.map { id in
+            CatalogEntry(
+                id: id,
+                info: catalog.sensors[id]!,
+                firstSeen: r[id]?["first"],
+                lastSeen: r[id]?["last"],
+                readings: r[id]?["n"] ?? .integer(0),
+                minutes: m[id]?["n"] ?? .integer(0),
+                lateReadings: l[id]?["n"] ?? .integer(0)
+            )
+        }
+    }
+
+    /// Pipeline health in the Prometheus text format.
+    func metrics() async throws -> String {
+        let counts =
+            try await store.rows(
+                """
+                SELECT (SELECT COUNT(*) FROM readings) AS readings, (SELECT COUNT(*) FROM minute_means) AS minutes,
+                       (SELECT COUNT(*) FROM late_readings) AS late, (SELECT COUNT(*) FROM malformed) AS malformed,
+                       (SELECT MAX(minute) FROM minute_means) AS last_minute
+                """
+            ).first ?? [:]
+        let mqtt = statistics.current
+        func number(_ value: JSONValue?) -> String {
+            switch value {
+            case .integer(let n): String(n)
+            case .double(let n): String(n)
+            default: "0"
+            }
+        }
+        var lines = [
+            "# HELP iot_mqtt_messages_total Messages received from the broker.",
+            "# TYPE iot_mqtt_messages_total counter", "iot_mqtt_messages_total \(mqtt.messages)",
+            "# HELP iot_mqtt_dropped_total Messages dropped because the pipeline's buffer was full (QoS 0).",
+            "# TYPE iot_mqtt_dropped_total counter", "iot_mqtt_dropped_total \(mqtt.dropped)",
+            "# HELP iot_mqtt_connected Whether the connection to the broker is up.",
+            "# TYPE iot_mqtt_connected gauge", "iot_mqtt_connected \(mqtt.isConnected ? 1 : 0)",
+            "# HELP iot_mqtt_connects_total Connections to the broker, reconnections included.",
+            "# TYPE iot_mqtt_connects_total counter", "iot_mqtt_connects_total \(mqtt.connects)",
+        ]
+        for (name, help) in [
+            ("readings", "Readings stored."), ("minutes", "Minute means stored."),
+            ("late", "Late readings stored."), ("malformed", "Malformed messages stored."),
+        ] {
+            lines += [
+                "# HELP iot_\(name)_rows \(help)", "# TYPE iot_\(name)_rows gauge",
+                "iot_\(name)_rows \(number(counts[name]))",
+            ]
+        }
+        if case .string(let minute) = counts["last_minute"], let time = try? Timestamp(iso8601: minute) {
+            lines += [
+                "# HELP iot_last_minute_seconds Start of the newest minute written, as a Unix time.",
+                "# TYPE iot_last_minute_seconds gauge", "iot_last_minute_seconds \(time.microseconds / 1_000_000)",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A sensor as `/sensors` lists it.
+struct SensorEntry: Encodable {
+    var id: String
+    var info: SensorInfo
+}
+
+/// A sensor as `/catalog` describes it.
+struct CatalogEntry: Encodable {
+    var id: String
+    var info: SensorInfo
+    var firstSeen: JSONValue?
+    var lastSeen: JSONValue?
+    var readings: JSONValue
+    var minutes: JSONValue
+    var lateReadings: JSONValue
+}
+
+/// A JSON response.
+func json(_ value: some Encodable) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return Response(
+        status: .ok,
+        headers: [.contentType: "application/json"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value)))
+    )
+}
