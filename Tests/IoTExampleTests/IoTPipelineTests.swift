@@ -152,17 +152,46 @@ import Testing
             }
         }
 
-        // The raw archive holds every message as received, in Hive-style folders.
+        // The raw archive holds every message as received, gzipped, in Hive-style folders.
         let raw = try FileManager.default.subpathsOfDirectory(atPath: "\(directory)/raw").filter {
-            $0.hasSuffix(".jsonl")
+            $0.hasSuffix(".jsonl.gz")
         }
+        #expect(!raw.isEmpty && raw.allSatisfy { $0.hasPrefix("date=") && $0.contains("/hour=") })
         let lines = try raw.flatMap { path in
-            try String(contentsOfFile: "\(directory)/raw/\(path)", encoding: .utf8).split(separator: "\n").map(
-                String.init
-            )
+            try run("/bin/gzip", ["-dc", "\(directory)/raw/\(path)"]).split(separator: "\n").map(String.init)
         }
-        #expect(raw.allSatisfy { $0.hasPrefix("date=") && $0.contains("/hour=") })
         #expect(lines.sorted() == payloads.sorted())
+
+        // A BI user reads the archive with DuckDB as it is, and counts what the store counts.
+        let duckdb = try run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import duckdb
+                rows = duckdb.sql(\"\"\"
+                    SELECT id, count(*) FROM read_json('\(directory)/raw/*/*/*.jsonl.gz', format='newline_delimited',
+                        columns={'id': 'VARCHAR', 'dt': 'VARCHAR', 'value': 'VARCHAR'}, ignore_errors=true)
+                    WHERE id IS NOT NULL AND try_cast(value AS DOUBLE) IS NOT NULL GROUP BY id ORDER BY id\"\"\").fetchall()
+                print(';'.join(f'{sensor}={count}' for sensor, count in rows))
+                """,
+            ]
+        )
+        #expect(duckdb.trimmingCharacters(in: .whitespacesAndNewlines) == "Sensor 1=5;Sensor 2=1")
+    }
+
+    /// Runs a command and returns its standard output; fails the test when it fails.
+    func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(executable) \(arguments) failed")
+        return text
     }
 
     @Test func aRestartResumesWithoutDuplicatedOrMissingRows() async throws {

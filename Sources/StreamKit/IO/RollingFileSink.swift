@@ -32,6 +32,8 @@ public struct RollingFileSink<Element: Sendable>: Sink {
     public let fileExtension: String
     /// How an element becomes one line (without the newline).
     public let format: @Sendable (Element) throws -> [UInt8]
+    /// How a completed file is encoded before it becomes visible (such as gzip), if at all.
+    public var completion: FileCompletion?
 
     /// Creates a sink that writes lines produced by `format`.
     /// - Parameters:
@@ -227,13 +229,21 @@ public struct RollingFileSink<Element: Sendable>: Sink {
         }
 
         /// Closes a file; it becomes visible now, or with checkpoints pending until one completes.
+        /// With a ``FileCompletion`` the file is encoded first, so readers never see it unencoded.
         private func complete(_ file: OpenFile) throws {
-            let finalPath = String(file.path.dropLast(".inprogress".count))
+            var finalPath = String(file.path.dropLast(".inprogress".count))
+            if let completion = sink.completion { finalPath += "." + completion.fileExtension }
             let target = checkpointing ? finalPath + ".pending" : finalPath
             do {
                 try file.handle.synchronize()
                 try file.handle.close()
-                try FileManager.default.moveItem(atPath: file.path, toPath: target)
+                if let completion = sink.completion {
+                    let encoded = try completion.encode(Array(try Data(contentsOf: URL(fileURLWithPath: file.path))))
+                    try DurableFile.write(Data(encoded), to: target)
+                    try FileManager.default.removeItem(atPath: file.path)
+                } else {
+                    try FileManager.default.moveItem(atPath: file.path, toPath: target)
+                }
             } catch {
                 throw StreamKitError(code: .io, message: "cannot complete '\(file.path)'", underlying: error)
             }
@@ -243,6 +253,24 @@ public struct RollingFileSink<Element: Sendable>: Sink {
                 completedFiles.append(String(finalPath.dropFirst(sink.directory.count + 1)))
             }
         }
+    }
+}
+
+/// An encoding applied to each file of a ``RollingFileSink`` when it is complete, before it becomes
+/// visible: compression, typically, so that a cheap long-term archive holds `part-00001.jsonl.gz`.
+///
+/// StreamKit's core has no compression library; a program passes one, for instance gzip from
+/// compress-nio: `FileCompletion(fileExtension: "gz") { bytes in try gzip(bytes) }`.
+public struct FileCompletion: Sendable {
+    /// The extension added to the file's name, without the dot, such as `gz`.
+    public var fileExtension: String
+    /// Encodes the file's whole content.
+    public var encode: @Sendable ([UInt8]) throws -> [UInt8]
+
+    /// Creates an encoding.
+    public init(fileExtension: String, encode: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
+        self.fileExtension = fileExtension
+        self.encode = encode
     }
 }
 

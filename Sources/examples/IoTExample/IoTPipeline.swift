@@ -21,6 +21,8 @@ public struct IoTPipelineOptions: Sendable {
     public var watermarkBound: Duration = .seconds(5)
     /// Whether each minute's means are printed as its window closes.
     public var printsMinutes: Bool = true
+    /// The size at which a raw archive file is closed (and compressed) before its hour ends.
+    public var archiveFileSize: Int = 64 << 20
 
     /// Creates the settings.
     public init(mqtt: MQTTConfiguration, dataDirectory: String, catalog: SensorCatalog) {
@@ -29,7 +31,7 @@ public struct IoTPipelineOptions: Sendable {
         self.catalog = catalog
     }
 
-    /// The raw archive's root: `raw/date=YYYY-MM-DD/hour=HH/part-NNNNN.jsonl`.
+    /// The raw archive's root: `raw/date=YYYY-MM-DD/hour=HH/part-NNNNN.jsonl.gz`.
     public var rawDirectory: String { "\(dataDirectory)/raw" }
     /// The BI store's database file.
     public var databasePath: String { "\(dataDirectory)/bi.sqlite" }
@@ -48,7 +50,7 @@ public struct IoTPipelineOptions: Sendable {
 /// The IoT challenge as one StreamKit graph:
 ///
 /// ```
-/// MQTT "sensors" ─┬▶ raw archive (JSONL, Hive folders by arrival hour)
+/// MQTT "sensors" ─┬▶ raw archive (JSONL.gz, Hive folders by arrival hour)
 ///                 └▶ decode ─┬▶ readings (SQLite)
 ///                    │       └▶ event time (5 s bound) ▶ key by sensor ▶ 1-minute windows
 ///                    │              ├▶ count, mean, min, max, stddev, out-of-range ▶ minute_means, quality (+ print)
@@ -63,13 +65,16 @@ public enum IoTPipeline {
         let expected = options.expectedPerMinute
 
         let messages = pipeline.source(source, name: "mqtt")
-        messages.sink(
-            RollingFileSink<MQTTMessage>(directory: options.rawDirectory, partitioning: .hourly) { message in
-                // The message as received; a newline inside a payload would split the line.
-                message.payload.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }
-            },
-            name: "raw-archive"
-        )
+        var archive = RollingFileSink<MQTTMessage>(
+            directory: options.rawDirectory,
+            partitioning: .hourly,
+            maximumFileSize: options.archiveFileSize
+        ) { message in
+            // The message as received; a newline inside a payload would split the line.
+            message.payload.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }
+        }
+        archive.completion = .gzip
+        messages.sink(archive, name: "raw-archive")
 
         let decoder = JSONDecoder()
         let readings = messages.tryMap(name: "decode") { message in

@@ -112,6 +112,8 @@ public struct IoTRunner: Sendable {
             } onCancel: {
                 pipeline.stop()
             }
+        } catch is CancellationError {
+            // Stopped with the pipeline it feeds.
         } catch {
             print("generator stopped: \(error)")
         }
