@@ -123,6 +123,12 @@ public struct MQTTSource: Source {
     public struct Reader: SourceReader {
         let lifetime: Lifetime
 
+        /// Disconnects now (cleanly: a persistent session stays on the broker).
+        public mutating func close() async {
+            lifetime.inbox.close()
+            await lifetime.connection.stop()
+        }
+
         /// Waits for messages or a clock tick; the input of a broker never ends.
         public mutating func read(maximumCount: Int) async throws -> SourceRead<MQTTMessage> {
             let inbox = lifetime.inbox
@@ -139,89 +145,12 @@ public struct MQTTSource: Source {
             }
         }
     }
-
-    /// A source of the payloads decoded into `T` with `decoder`; a payload that does not decode
-    /// goes to the error output with the topic, the reason and the raw bytes.
-    public func decoding<T: Decodable & Sendable>(
-        _ type: T.Type,
-        decoder: JSONDecoder = JSONDecoder()
-    ) -> MQTTDecodingSource<T> {
-        MQTTDecodingSource(source: self) { message in try decoder.decode(T.self, from: Data(message.payload)) }
-    }
-
-    /// A source of the messages transformed by `decode`; a message for which it throws goes to the
-    /// error output with the topic, the error's description and the raw bytes.
-    public func decoding<T: Sendable>(
-        with decode: @escaping @Sendable (MQTTMessage) throws -> T
-    ) -> MQTTDecodingSource<T> {
-        MQTTDecodingSource(source: self, decode: decode)
-    }
 }
 
-/// An ``MQTTSource`` whose payloads are decoded into `Element` as they are read.
-public struct MQTTDecodingSource<Element: Sendable>: Source {
-    /// The source of the raw messages.
-    public let source: MQTTSource
-    /// Turns one message into an element, or throws the reason it cannot.
-    public let decode: @Sendable (MQTTMessage) throws -> Element
+/// An ``MQTTSource`` whose payloads are decoded as they are read (see ``MQTTSource/decoding(_:decoder:)``).
+public typealias MQTTDecodingSource<Element: Sendable> = DecodingSource<MQTTSource, Element>
 
+extension DecodingSource where Base == MQTTSource {
     /// Messages received and dropped, connections and disconnections.
     public var statistics: MQTTStatistics { source.statistics }
-
-    /// Connects and subscribes.
-    public func makeReader(context: SourceContext) async throws -> Reader {
-        Reader(base: try await source.makeReader(context: context), decode: decode, origin: context.name)
-    }
-
-    /// Decodes what the underlying reader returns.
-    public struct Reader: SourceReader {
-        var base: MQTTSource.Reader
-        let decode: @Sendable (MQTTMessage) throws -> Element
-        let origin: String
-
-        /// Reads messages and decodes them; failures become error records.
-        public mutating func read(maximumCount: Int) async throws -> SourceRead<Element> {
-            switch try await base.read(maximumCount: maximumCount) {
-            case .chunk(let chunk):
-                var elements: [Element] = []
-                elements.reserveCapacity(chunk.elements.count)
-                var errors: [ErrorRecord] = []
-                for message in chunk.elements {
-                    do {
-                        elements.append(try decode(message))
-                    } catch {
-                        errors.append(
-                            ErrorRecord(
-                                origin: origin,
-                                reason: MQTTDecodingSource.reason(error),
-                                raw: message.payload,
-                                location: message.topic,
-                                time: message.receivedAt
-                            )
-                        )
-                    }
-                }
-                return .chunk(SourceChunk(elements: elements, errors: errors))
-            case .tick(let now): return .tick(now)
-            case .end: return .end
-            }
-        }
-    }
-
-    /// A short reason for a decoding error: what was wrong and where in the payload.
-    static func reason(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return String(describing: error) }
-        func path(_ context: DecodingError.Context) -> String {
-            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-            return path.isEmpty ? "" : " at '\(path)'"
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing key '\(key.stringValue)'\(path(context))"
-        case .typeMismatch(let type, let context):
-            return "expected \(type)\(path(context)): \(context.debugDescription)"
-        case .valueNotFound(let type, let context): return "null where \(type) was expected\(path(context))"
-        case .dataCorrupted(let context): return "invalid payload\(path(context)): \(context.debugDescription)"
-        @unknown default: return String(describing: error)
-        }
-    }
 }

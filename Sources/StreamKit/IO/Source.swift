@@ -37,9 +37,24 @@ public protocol SourceReader<Element> {
     /// Moves the reader to a position recorded by ``position``.
     /// - Throws: When the source cannot resume from a position.
     mutating func seek(to position: SourcePosition) async throws
+
+    /// Checkpoint `id` completed; `position` is the reader's ``position`` recorded in it. A source
+    /// that reports progress elsewhere (Kafka commits its consumer group's offsets, so that
+    /// standard tools show the lag) does it here.
+    mutating func checkpointCompleted(_ id: Int64, position: SourcePosition?) async throws
+
+    /// The pipeline is done with the reader (its input ended, it stopped or it failed): release
+    /// connections now rather than when the reader is deallocated.
+    mutating func close() async
 }
 
 extension SourceReader {
+    /// Nothing to release.
+    public mutating func close() async {}
+
+    /// Nothing to report.
+    public mutating func checkpointCompleted(_ id: Int64, position: SourcePosition?) async throws {}
+
     /// This source cannot rewind.
     public var position: SourcePosition? { nil }
 

@@ -17,6 +17,8 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     private let name: String
     private let checkpoints: CheckpointStore?
     private var lastBarrier: Int64
+    /// The positions recorded in checkpoints that have not completed yet, by checkpoint.
+    private var recordedPositions: [Int64: SourcePosition?] = [:]
     private let stopSignal: StopSignal
 
     init(
@@ -52,6 +54,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
             let id = await checkpoints.triggerFinal()
             if id > lastBarrier {
                 lastBarrier = id
+                recordedPositions[id] = reader.position
                 try checkpoints.report(id, operator: name, instance: 0, position: reader.position)
                 let barrier = Barrier(id: id, store: checkpoints)
                 try await downstream.barrier(barrier)
@@ -61,6 +64,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
                 try Task.checkCancellation()
                 try await Task.sleep(for: .milliseconds(5))
             }
+            try await reportCompletedCheckpoints()
         }
         try await downstream.stop()
     }
@@ -72,17 +76,41 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         let requested = checkpoints.requested
         guard requested > lastBarrier else { return }
         lastBarrier = requested
+        recordedPositions[requested] = reader.position
         try checkpoints.report(requested, operator: name, instance: 0, position: reader.position)
         let barrier = Barrier(id: requested, store: checkpoints)
         try await downstream.barrier(barrier)
         try await errors.barrier(barrier)
     }
 
+    /// Tells the reader about the checkpoints that completed since the last call, newest only: a
+    /// position in a newer checkpoint supersedes the older ones.
+    private func reportCompletedCheckpoints() async throws {
+        guard let checkpoints, !recordedPositions.isEmpty else { return }
+        let completed = checkpoints.completed
+        let done = recordedPositions.keys.filter { $0 <= completed }
+        guard let newest = done.max() else { return }
+        let position = recordedPositions[newest]!
+        for id in done { recordedPositions[id] = nil }
+        try await reader.checkpointCompleted(newest, position: position)
+    }
+
     func run() async throws {
+        do {
+            try await readUntilEndOrStop()
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+    }
+
+    private func readUntilEndOrStop() async throws {
         while true {
             try Task.checkCancellation()
             if stopSignal.isRequested { return try await stopGracefully() }
             try await injectBarrierIfRequested()
+            try await reportCompletedCheckpoints()
             switch try await read(&reader, batchSize) {
             case .chunk(let chunk):
                 if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
