@@ -8,9 +8,98 @@ struct EventClock: Codable {
     @usableFromInline var highest = Timestamp.min
     /// The watermark after the last element.
     @usableFromInline var current = Timestamp.min
+    /// With per-partition watermarks: the highest event time of each input partition, and whether
+    /// it is idle; `nil` when the watermark is computed over the whole input.
+    @usableFromInline var partitions: [Int: PartitionMark]?
+
+    /// What the clock knows of one input partition.
+    @usableFromInline
+    struct PartitionMark: Codable {
+        /// The highest event time seen in the partition.
+        @usableFromInline var highest: Timestamp
+        /// When the partition last had data (processing time).
+        @usableFromInline var lastData: Timestamp
+        /// Whether the partition has had no data for the idle timeout.
+        @usableFromInline var idle: Bool
+
+        @usableFromInline
+        init(highest: Timestamp, lastData: Timestamp, idle: Bool) {
+            self.highest = highest
+            self.lastData = lastData
+            self.idle = idle
+        }
+    }
 
     init(bound: Int64) {
         self.bound = bound
+    }
+
+    /// The watermark of partitioned input: the minimum over the partitions that are not idle of
+    /// their highest event time minus the bound; `min` when every partition is idle.
+    @inlinable
+    func partitionedWatermark(_ marks: [Int: PartitionMark]) -> Timestamp {
+        var lowest = Timestamp.max
+        var any = false
+        for mark in marks.values where !mark.idle {
+            any = true
+            if mark.highest < lowest { lowest = mark.highest }
+        }
+        return any && lowest > .min ? lowest.advanced(by: -bound) : .min
+    }
+
+    /// Like ``assign(_:_:)``, with the watermark taken as the minimum over the input's partitions
+    /// (the partitions of a Kafka topic, say), so that a partition behind the others holds the
+    /// watermark back instead of seeing its elements turn late. A partition counts from its first
+    /// element on, and stops counting while it is idle.
+    @inlinable
+    mutating func assign<Element>(
+        _ elements: [Element],
+        _ extract: (Element) -> Timestamp,
+        partition: (Element) -> Int,
+        now: Timestamp
+    ) -> (timestamps: [Timestamp], watermarks: [Timestamp]) {
+        var marks = partitions ?? [:]
+        var timestamps: [Timestamp] = []
+        var watermarks: [Timestamp] = []
+        timestamps.reserveCapacity(elements.count)
+        watermarks.reserveCapacity(elements.count)
+        for element in elements {
+            let time = extract(element)
+            let key = partition(element)
+            timestamps.append(time)
+            watermarks.append(current)
+            var mark = marks[key] ?? PartitionMark(highest: .min, lastData: now, idle: false)
+            let wasIdle = mark.idle
+            mark.lastData = now
+            mark.idle = false
+            let advanced = time > mark.highest
+            if advanced { mark.highest = time }
+            marks[key] = mark
+            if time > highest { highest = time }
+            if advanced || wasIdle {
+                let next = partitionedWatermark(marks)
+                if next > current { current = next }
+            }
+        }
+        partitions = marks
+        return (timestamps, watermarks)
+    }
+
+    /// Marks the partitions without data since `now - idleTimeout` idle; returns whether the
+    /// watermark advanced because of it.
+    mutating func markIdlePartitions(now: Timestamp, idleTimeout: Int64) -> Bool {
+        guard var marks = partitions else { return false }
+        var changed = false
+        for (key, mark) in marks where !mark.idle && now.microseconds &- mark.lastData.microseconds >= idleTimeout {
+            marks[key]!.idle = true
+            changed = true
+        }
+        partitions = marks
+        guard changed else { return false }
+        let next = partitionedWatermark(marks)
+        guard next > current else { return false }
+        current = next
+        return true
     }
 
     /// Computes each element's event time and the watermark in force before it.
@@ -126,7 +215,12 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
     func stop() async throws { try await downstream.stop() }
 
     func tick(now: Timestamp) async throws {
-        guard let idleTimeout, !idle else { return }
+        guard let idleTimeout else { return }
+        if clock.markIdlePartitions(now: now, idleTimeout: idleTimeout), clock.current > emitted {
+            emitted = clock.current
+            try await downstream.advance(to: emitted)
+        }
+        guard !idle else { return }
         if now.microseconds &- lastData.microseconds >= idleTimeout {
             idle = true
             try await downstream.markIdle()
@@ -149,6 +243,12 @@ extension EventTimeOperator: Snapshotting {
             let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
             if snapshot.clock.highest > clock.highest { clock = snapshot.clock }
             emitted = Swift.max(emitted, snapshot.emitted)
+        }
+        // Idleness is measured from the restart: the time the pipeline was down is not silence.
+        if var marks = clock.partitions {
+            let now = Timestamp.now
+            for key in marks.keys { marks[key]!.lastData = now }
+            clock.partitions = marks
         }
     }
 }

@@ -195,6 +195,37 @@ extension DataStream {
         }
     }
 
+    /// Assigns each element its event time, with the watermark taken per input partition: the
+    /// minimum over the partitions that are not idle (the partitions of a Kafka topic, say), so that
+    /// a partition behind the others holds the watermark back instead of seeing its elements turn
+    /// late.
+    ///
+    /// ```swift
+    /// pipeline.source(KafkaSource(kafka, topics: ["sensors"], groupID: "iot"))
+    ///     .eventTime({ $0.timestamp ?? .now }, watermark: .boundedOutOfOrderness(.seconds(5), idleAfter: .seconds(30)),
+    ///                partition: { Int($0.partition) })
+    /// ```
+    ///
+    /// A partition counts from its first element on; with an idle timeout in `watermark`, a
+    /// partition without data for that long stops holding the watermark back until it has data
+    /// again.
+    /// - Parameters:
+    ///   - timestamp: The event time of an element.
+    ///   - watermark: The bound, and when a partition (or the whole input) counts as idle.
+    ///   - partition: The input partition an element came from.
+    ///   - name: A stable name for the operator (default: `eventTime-N`).
+    @inlinable
+    public func eventTime(
+        _ timestamp: @escaping @Sendable (Element) -> Timestamp,
+        watermark: WatermarkStrategy,
+        partition: @escaping @Sendable (Element) -> Int,
+        name: String? = nil
+    ) -> DataStream<Element> {
+        makeEventTime(timestamp, watermark: watermark, name: name) { elements, clock in
+            clock.assign(elements, timestamp, partition: partition, now: .now)
+        }
+    }
+
     @usableFromInline
     func makeEventTime(
         _ timestamp: @escaping @Sendable (Element) -> Timestamp,
