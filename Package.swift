@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // The core: graph, time, watermarks, windows, aggregates, keyed state, file I/O.
@@ -103,6 +104,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Mike's pipeline: hourly Swiss cross-border flows to daily, weekly and monthly totals, in
+        // batch (a CSV file) and in real time (MQTT) with one graph.
+        .target(
+            name: "ElectricityExample",
+            dependencies: ["StreamKit", "StreamKitMQTT"],
+            path: "Sources/examples/ElectricityExample",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "electricity-flows",
+            dependencies: ["ElectricityExample", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/examples/electricity-flows",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "crash-recovery",
             dependencies: ["StreamKit"],
@@ -135,6 +151,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ElectricityExampleTests",
+            dependencies: ["ElectricityExample", "StreamKitMQTT", "IoTExample"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,62 @@
+import Foundation
+import StreamKit
+
+/// Mike's pipeline as one StreamKit graph, the same in batch (a CSV file) and in real time (lines
+/// from MQTT):
+///
+/// ```
+/// lines ─▶ parse ─┬▶ event time (2 h bound: the autumn rows are an hour out of order)
+///                 │     └▶ local days, ISO weeks, months in Europe/Zurich ─▶ totals per flow,
+///                 │        imports, exports, net import, hours present and missing, corrections
+///                 └▶ rejected lines (line, reason, text)
+/// ```
+///
+/// Each window fires when the watermark passes its end (local midnight for a day). Corrections
+/// that repeat an hour later in the input replace the earlier row; when one arrives after its
+/// period fired (within the allowed lateness), the period is emitted again with the corrected
+/// totals, so a table keyed by period holds the right numbers.
+public enum ElectricityGraph {
+    /// Swiss local time: the calendar of the days, weeks and months.
+    public static let timeZone = TimeZone(identifier: "Europe/Zurich")!
+    /// The ISO 8601 calendar in Swiss local time.
+    public static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .iso8601)
+        calendar.timeZone = timeZone
+        return calendar
+    }()
+
+    /// The outputs of the graph.
+    public struct Outputs {
+        /// Totals per local day, emitted when the watermark passes local midnight.
+        public var days: DataStream<PeriodRow>
+        /// Totals per ISO week.
+        public var weeks: DataStream<PeriodRow>
+        /// Totals per month.
+        public var months: DataStream<PeriodRow>
+        /// Lines that could not be read.
+        public var rejected: DataStream<ErrorRecord>
+    }
+
+    /// Wires the graph onto a stream of the file's lines (without the header).
+    /// - Parameters:
+    ///   - lines: The lines.
+    ///   - allowedLateness: How long after a period fired a correction still updates it.
+    public static func build(lines: DataStream<String>, allowedLateness: Duration = .hours(24 * 35)) -> Outputs {
+        let rows = lines.tryMap(name: "parse") { try FlowRow.parse($0) }
+        let keyed =
+            rows
+            .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.hours(2)), name: "event-time")
+            .key(by: { _ in "CH" })
+        func totals(_ spec: WindowSpec, _ unit: Calendar.Component, _ name: String) -> DataStream<PeriodRow> {
+            keyed.window(spec, allowedLateness: allowedLateness, name: name)
+                .aggregate(FlowTotals())
+                .map { PeriodRow(window: $0.window, totals: $0.value, unit: unit) }
+        }
+        return Outputs(
+            days: totals(.days(in: timeZone), .day, "days"),
+            weeks: totals(.weeks(in: timeZone), .weekOfYear, "weeks"),
+            months: totals(.months(in: timeZone), .month, "months"),
+            rejected: rows.errors
+        )
+    }
+}

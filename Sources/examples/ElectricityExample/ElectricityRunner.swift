@@ -1,0 +1,139 @@
+import Foundation
+import StreamKit
+import StreamKitMQTT
+import Synchronization
+
+/// Runs the electricity graph in its two modes, and replays a file to MQTT.
+public enum ElectricityRunner {
+    /// The tables a run produces.
+    public struct Tables: Sendable {
+        /// Totals per local day.
+        public var days: PeriodTable
+        /// Totals per ISO week.
+        public var weeks: PeriodTable
+        /// Totals per month.
+        public var months: PeriodTable
+        /// Lines that could not be read.
+        public var rejected: CollectingSink<ErrorRecord>
+
+        /// Tables written under `directory` (or kept in memory only, when `nil`).
+        public init(directory: String?) throws {
+            if let directory {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            days = PeriodTable(path: directory.map { "\($0)/days" })
+            weeks = PeriodTable(path: directory.map { "\($0)/weeks" })
+            months = PeriodTable(path: directory.map { "\($0)/months" })
+            rejected = CollectingSink()
+        }
+
+        func attach(_ outputs: ElectricityGraph.Outputs) {
+            outputs.days.sink(days, name: "days-table")
+            outputs.weeks.sink(weeks, name: "weeks-table")
+            outputs.months.sink(months, name: "months-table")
+            outputs.rejected.sink(rejected, name: "rejected")
+        }
+    }
+
+    /// Batch mode: the file's lines through the graph; a progress bar on standard error.
+    public static func batch(file: String, tables: Tables, showsProgress: Bool = false) async throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        if lines.first?.hasPrefix("Datetime") == true { lines.removeFirst() }
+        let total = lines.count
+        let pipeline = Pipeline("electricity-flows-batch")
+        var stream = pipeline.source(lines, name: "csv")
+        if showsProgress {
+            let progress = Progress(total: total)
+            stream = stream.map(name: "progress") { line in
+                progress.step()
+                return line
+            }
+        }
+        tables.attach(ElectricityGraph.build(lines: stream))
+        try await pipeline.run()
+    }
+
+    /// Real-time mode: lines from MQTT as they arrive; daily rows are emitted when the watermark
+    /// passes local midnight and printed. `stop`, when given, runs beside the pipeline with the
+    /// source's counters, and may stop it.
+    public static func live(
+        mqtt: MQTTConfiguration,
+        topic: String,
+        tables: Tables,
+        prints: Bool = true,
+        until stop: (@Sendable (Pipeline, MQTTStatistics) async -> Void)? = nil
+    ) async throws {
+        let pipeline = Pipeline("electricity-flows-live")
+        let source = MQTTSource(mqtt, topics: [topic], qos: .atLeastOnce)
+        let lines = pipeline.source(source, name: "mqtt")
+            .map(name: "text") { $0.text }
+        let outputs = ElectricityGraph.build(lines: lines)
+        tables.attach(outputs)
+        if prints {
+            outputs.days.sink(
+                PrintSink {
+                    "\($0.period): imports \(PeriodRow.number($0.imports)) MWh, exports \(PeriodRow.number($0.exports)) MWh, "
+                        + "net import \(PeriodRow.number($0.netImport)) MWh, \($0.hours)/\($0.expectedHours) h"
+                },
+                name: "print-days"
+            )
+        }
+        pipeline.stopOnTermination()
+        if let stop {
+            let statistics = source.statistics
+            let watcher = Task { await stop(pipeline, statistics) }
+            defer { watcher.cancel() }
+            try await pipeline.run()
+        } else {
+            try await pipeline.run()
+        }
+    }
+
+    /// Publishes the file's lines to `topic`, one hour of data every `hourEvery`, with QoS 1.
+    public static func replay(file: String, mqtt: MQTTConfiguration, topic: String, hourEvery: Duration) async throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        if lines.first?.hasPrefix("Datetime") == true { lines.removeFirst() }
+        let rows = lines
+        let paced = AsyncStream<[UInt8]> { continuation in
+            let task = Task {
+                let clock = ContinuousClock()
+                let start = clock.now
+                for (index, line) in rows.enumerated() {
+                    if hourEvery > .zero { try? await clock.sleep(until: start + hourEvery * index) }
+                    continuation.yield(Array(line.utf8))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        var configuration = mqtt
+        configuration.clientID = "electricity-replay-\(UInt32.random(in: 0...UInt32.max))"
+        let pipeline = Pipeline("electricity-replay")
+        pipeline.source(AsyncSequenceSource(paced), name: "file")
+            .sink(MQTTSink<[UInt8]>(configuration, topic: topic, qos: .atLeastOnce) { $0 }, name: "mqtt")
+        try await pipeline.run()
+    }
+}
+
+/// A progress bar on standard error, redrawn every percent.
+final class Progress: Sendable {
+    let total: Int
+    private let done = Mutex(0)
+
+    init(total: Int) { self.total = total }
+
+    func step() {
+        let count = done.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        let step = Swift.max(1, total / 100)
+        guard count % step == 0 || count == total else { return }
+        let filled = total == 0 ? 40 : count * 40 / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 40 - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(count)/\(total) rows".utf8))
+        if count == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

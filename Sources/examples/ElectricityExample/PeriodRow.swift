@@ -1,0 +1,82 @@
+import Foundation
+import StreamKit
+
+/// The totals of one period (a local day, an ISO week or a month in Europe/Zurich), as the example
+/// reports them.
+public struct PeriodRow: Sendable, Codable, Hashable {
+    /// The period's name: `2024-03-31` for a day, `2024-W13` for an ISO week, `2024-03` for a month.
+    public var period: String
+    /// The period's first instant.
+    public var start: Timestamp
+    /// The instant after the period.
+    public var end: Timestamp
+    /// MWh per flow column, such as `"CH_IT_MWh": 41_230`.
+    public var flows: [String: Double]
+    /// MWh into Switzerland.
+    public var imports: Double
+    /// MWh out of Switzerland.
+    public var exports: Double
+    /// Imports minus exports: positive when Switzerland imports more than it exports.
+    public var netImport: Double
+    /// Hours with data.
+    public var hours: Int
+    /// Hours the period has on the local clock: 23 or 25 on the days the clocks change.
+    public var expectedHours: Int
+    /// Rows that replaced an earlier row of the same hour (corrections).
+    public var replacedRows: Int
+    /// The country Switzerland imported most from in the period.
+    public var largestImportPartner: String
+    /// The country Switzerland exported most to in the period.
+    public var largestExportPartner: String
+
+    /// Hours without data.
+    public var missingHours: Int { Swift.max(0, expectedHours - hours) }
+
+    /// Makes the row of a window's totals.
+    public init(window: Window, totals: FlowTotals.Output, unit: Calendar.Component) {
+        let calendar = ElectricityGraph.calendar
+        let startDate = Date(timeIntervalSince1970: Double(window.start.microseconds) / 1e6)
+        let parts = calendar.dateComponents([.year, .month, .day, .yearForWeekOfYear, .weekOfYear], from: startDate)
+        switch unit {
+        case .weekOfYear:
+            period = String(format: "%04d-W%02d", parts.yearForWeekOfYear!, parts.weekOfYear!)
+        case .month:
+            period = String(format: "%04d-%02d", parts.year!, parts.month!)
+        default:
+            period = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        }
+        start = window.start
+        end = window.end
+        flows = Dictionary(uniqueKeysWithValues: Flow.allCases.map { ($0.column, totals.flows[$0.rawValue]) })
+        imports = Flow.allCases.filter(\.isImport).map { totals.flows[$0.rawValue] }.reduce(0, +)
+        exports = Flow.allCases.filter { !$0.isImport }.map { totals.flows[$0.rawValue] }.reduce(0, +)
+        netImport = imports - exports
+        hours = totals.hours
+        expectedHours = Int((window.end.microseconds - window.start.microseconds) / 3_600_000_000)
+        replacedRows = totals.replaced
+        largestImportPartner =
+            Flow.allCases.filter(\.isImport).max { totals.flows[$0.rawValue] < totals.flows[$1.rawValue] }!
+            .partner
+        largestExportPartner =
+            Flow.allCases.filter { !$0.isImport }.max {
+                totals.flows[$0.rawValue] < totals.flows[$1.rawValue]
+            }!.partner
+    }
+
+    /// The CSV header of ``csvLine``.
+    public static let csvHeader =
+        "period,start,end," + Flow.allCases.map(\.column).joined(separator: ",")
+        + ",imports,exports,net_import,hours,expected_hours,missing_hours,replaced_rows,largest_import_partner,largest_export_partner"
+
+    /// The row as a CSV line.
+    public var csvLine: String {
+        ([period, start.iso8601, end.iso8601] + Flow.allCases.map { Self.number(flows[$0.column]!) }
+            + [Self.number(imports), Self.number(exports), Self.number(netImport)]
+            + [hours, expectedHours, missingHours, replacedRows].map(String.init)
+            + [largestImportPartner, largestExportPartner]).joined(separator: ",")
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}

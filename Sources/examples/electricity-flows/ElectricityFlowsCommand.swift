@@ -1,0 +1,94 @@
+// electricity-flows: Mike's pipeline. Hourly Swiss cross-border electricity flows to daily, weekly
+// and monthly totals with net import, in batch over the CSV file or in real time from MQTT — one
+// graph for both.
+//
+//   swift run electricity-flows generate flows.csv            # a file with the real file's traps
+//   swift run electricity-flows batch flows.csv --out out/     # tables as CSV and JSON
+//   swift run electricity-flows live --broker 127.0.0.1:1883   # the same graph from MQTT
+//   swift run electricity-flows replay flows.csv --broker 127.0.0.1:1883 --hour-every-ms 10
+
+import ArgumentParser
+import ElectricityExample
+import Foundation
+import StreamKit
+import StreamKitMQTT
+
+@main
+struct ElectricityFlowsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "electricity-flows",
+        abstract: "Swiss cross-border electricity flows: daily, weekly and monthly totals, in batch or real time.",
+        subcommands: [Generate.self, Batch.self, Live.self, Replay.self]
+    )
+
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a flows file with the real file's traps.")
+        @Argument(help: "The file to write.") var file: String
+        @Option(help: "How many days, from 2021-01-01.") var days = 365
+        func run() async throws {
+            let lines = FlowFileGenerator(days: days).lines()
+            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            print("wrote \(lines.count - 1) rows to \(file)")
+        }
+    }
+
+    struct Batch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the graph over a CSV file.")
+        @Argument(help: "The CSV file (ogd107_strom_import_export.csv or a generated one).") var file: String
+        @Option(help: "Where the tables go.") var out = "data/electricity"
+        func run() async throws {
+            let tables = try ElectricityRunner.Tables(directory: out)
+            try await ElectricityRunner.batch(file: file, tables: tables, showsProgress: true)
+            let days = tables.days.sorted
+            print("\(days.count) days, \(tables.weeks.sorted.count) weeks, \(tables.months.sorted.count) months")
+            print("rejected lines: \(tables.rejected.elements.count)")
+            for record in tables.rejected.elements.prefix(5) { print("  \(record)") }
+            let incomplete = days.filter { $0.missingHours > 0 }
+            print("incomplete days: \(incomplete.count); corrected hours: \(days.map(\.replacedRows).reduce(0, +))")
+            print("tables in \(out)/: days, weeks, months (.csv, .json)")
+        }
+    }
+
+    struct Live: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the graph on lines arriving over MQTT.")
+        @Option(help: "The MQTT broker as host:port.") var broker = "127.0.0.1:1883"
+        @Option(help: "The topic the lines arrive on.") var topic = "electricity/flows"
+        @Option(help: "Where the tables go.") var out = "data/electricity-live"
+        func run() async throws {
+            var mqtt = MQTTConfiguration(host: "127.0.0.1", port: 1883, clientID: "electricity-flows")
+            let parts = broker.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else {
+                throw ValidationError("--broker is host:port, such as 127.0.0.1:1883")
+            }
+            mqtt.host = String(parts[0])
+            mqtt.port = port
+            mqtt.cleanSession = false
+            try await ElectricityRunner.live(
+                mqtt: mqtt,
+                topic: topic,
+                tables: try ElectricityRunner.Tables(directory: out)
+            )
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Publish a CSV file's lines to MQTT, paced.")
+        @Argument(help: "The CSV file.") var file: String
+        @Option(help: "The MQTT broker as host:port.") var broker = "127.0.0.1:1883"
+        @Option(help: "The topic to publish to.") var topic = "electricity/flows"
+        @Option(help: "Milliseconds between two hours of data (0: as fast as possible).") var hourEveryMs = 10
+        func run() async throws {
+            let parts = broker.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else {
+                throw ValidationError("--broker is host:port, such as 127.0.0.1:1883")
+            }
+            let mqtt = MQTTConfiguration(host: String(parts[0]), port: port)
+            try await ElectricityRunner.replay(
+                file: file,
+                mqtt: mqtt,
+                topic: topic,
+                hourEvery: .milliseconds(Int64(hourEveryMs))
+            )
+        }
+    }
+}
