@@ -45,7 +45,9 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
             for record in tables.rejected.elements.prefix(5) { print("  \(record)") }
             let incomplete = days.filter { $0.missingHours > 0 }
             print("incomplete days: \(incomplete.count); corrected hours: \(days.map(\.replacedRows).reduce(0, +))")
-            print("tables in \(out)/: days, weeks, months (.csv, .json)")
+            let report = ElectricityReport.html(days: days, months: tables.months.sorted)
+            try report.write(toFile: "\(out)/report.html", atomically: true, encoding: .utf8)
+            print("tables in \(out)/: days, weeks, months (.csv, .json); report: \(out)/report.html")
         }
     }
 
