@@ -14,10 +14,13 @@ let package = Package(
         .library(name: "StreamKit", targets: ["StreamKit"]),
         .library(name: "StreamKitMQTT", targets: ["StreamKitMQTT"]),
         .library(name: "StreamKitKafka", targets: ["StreamKitKafka"]),
+        .library(name: "StreamKitPrometheus", targets: ["StreamKitPrometheus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         // The IoT example: its BI store, its HTTP API and its command line.
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
@@ -35,6 +38,20 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Pipeline health for Prometheus: the metrics of every pipeline in the process on
+        // GET /metrics, with /health and /ready, in one call.
+        .target(
+            name: "StreamKitPrometheus",
+            dependencies: [
+                "StreamKit",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -81,7 +98,7 @@ let package = Package(
         .target(
             name: "IoTExample",
             dependencies: [
-                "StreamKit", "StreamKitMQTT",
+                "StreamKit", "StreamKitMQTT", "StreamKitPrometheus",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -156,6 +173,15 @@ let package = Package(
         .testTarget(
             name: "ElectricityExampleTests",
             dependencies: ["ElectricityExample", "StreamKitMQTT", "IoTExample"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreamKitPrometheusTests",
+            dependencies: [
+                "StreamKitPrometheus",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

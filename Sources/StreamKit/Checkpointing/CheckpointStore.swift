@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
@@ -142,6 +143,16 @@ final class CheckpointStore: Sendable {
         try DurableFile.write(try encoder.encode(manifest), to: "\(directory(of: id))/MANIFEST.json")
         state.withLock { $0.completed = Swift.max($0.completed, id) }
         let duration = ContinuousClock.now - pending.started
+        let dimensions = [("pipeline", pipelineName)]
+        CoreMetrics.Counter(label: StreamKitMetrics.checkpoints, dimensions: dimensions).increment()
+        CoreMetrics.Timer(label: StreamKitMetrics.checkpointDuration, dimensions: dimensions)
+            .recordNanoseconds(
+                duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+            )
+        CoreMetrics.Gauge(label: StreamKitMetrics.checkpointSize, dimensions: dimensions)
+            .record(pending.files.values.reduce(0) { $0 + $1.size })
+        CoreMetrics.Gauge(label: StreamKitMetrics.lastCheckpoint, dimensions: dimensions)
+            .record(Double(Timestamp.now.microseconds) / 1e6)
         logger.debug(
             "checkpoint complete",
             metadata: ["pipeline": "\(pipelineName)", "checkpoint": "\(id)", "duration": "\(duration)"]

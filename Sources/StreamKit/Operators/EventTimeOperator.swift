@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// The watermark state of an event-time operator, and the per-element loop that assigns event
 /// times and watermarks.
 @usableFromInline
@@ -161,14 +163,19 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
 
     let name: String
     let instance: Int
+    private let watermarkGauge: CoreMetrics.Gauge
+    private let lagGauge: CoreMetrics.Gauge
 
     init(
         kernel: @escaping Kernel,
         strategy: WatermarkStrategy,
         downstream: Downstream<Element>,
         name: String,
-        instance: Int
+        instance: Int,
+        metrics: OperatorMetrics
     ) {
+        self.watermarkGauge = metrics.gauge(StreamKitMetrics.watermark)
+        self.lagGauge = metrics.gauge(StreamKitMetrics.watermarkLag)
         self.name = name
         self.instance = instance
         self.kernel = kernel
@@ -186,11 +193,19 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
         if clock.current > emitted {
             emitted = clock.current
             watermarkAfter = emitted
+            recordWatermark()
         }
         try await downstream.process(
             Batch(elements: batch.elements, timestamps: timestamps, watermarks: watermarks),
             watermarkAfter: watermarkAfter
         )
+    }
+
+    /// Reports the watermark and how far it is behind processing time.
+    private func recordWatermark() {
+        guard emitted > .min, emitted < .max else { return }
+        watermarkGauge.record(Double(emitted.microseconds) / 1e6)
+        lagGauge.record(Double(Timestamp.now.microseconds &- emitted.microseconds) / 1e6)
     }
 
     /// Upstream watermarks are replaced by this operator's own.
@@ -218,6 +233,7 @@ final class EventTimeOperator<Element: Sendable>: BatchOperator, ProcessingTimeA
         guard let idleTimeout else { return }
         if clock.markIdlePartitions(now: now, idleTimeout: idleTimeout), clock.current > emitted {
             emitted = clock.current
+            recordWatermark()
             try await downstream.advance(to: emitted)
         }
         guard !idle else { return }

@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// Hands batches to a ``SinkWriter``; a failure of the writer stops the pipeline with an error that
 /// names the sink.
 final class SinkOperator<Writer: SinkWriter>: BatchOperator {
@@ -7,16 +9,19 @@ final class SinkOperator<Writer: SinkWriter>: BatchOperator {
     let instance: Int
     private var store: CheckpointStore?
     private var committed: Int64 = 0
+    private let recordsOut: CoreMetrics.Counter
 
-    init(writer: Writer, name: String, instance: Int) {
+    init(writer: Writer, name: String, instance: Int, metrics: OperatorMetrics) {
         self.writer = writer
         self.name = name
         self.instance = instance
+        self.recordsOut = metrics.counter(StreamKitMetrics.recordsOut)
     }
 
     func process(_ batch: Batch<Writer.Element>) async throws {
         try await commitCompleted()
         do { try await writer.write(batch) } catch { throw wrap(error) }
+        recordsOut.increment(by: Int64(batch.count))
     }
 
     func barrier(_ barrier: Barrier) async throws {

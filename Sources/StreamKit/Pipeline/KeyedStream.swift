@@ -114,7 +114,8 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                     downstream: downstream,
                     lateOutput: late,
                     name: context.nodeName,
-                    instance: context.instance
+                    instance: context.instance,
+                    metrics: OperatorMetrics(context)
                 )
                 try context.restore(sessions)
                 return sessions as any BatchOperator<Element>
@@ -130,7 +131,8 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 downstream: downstream,
                 lateOutput: late,
                 name: context.nodeName,
-                instance: context.instance
+                instance: context.instance,
+                metrics: OperatorMetrics(context)
             )
             try context.restore(window)
             return window as any BatchOperator<Element>

@@ -7,7 +7,7 @@
 /// operator decides lateness and fires windows exactly as if records had arrived one by one, and
 /// the rows of a pipeline do not depend on how its input was cut into batches.
 ///
-/// Before ``DataStream/eventTime(_:watermark:name:)`` assigns event time, `timestamps` and
+/// Before ``DataStream/eventTime(_:watermark:name:)-((Element)->Timestamp,_,_)`` assigns event time, `timestamps` and
 /// `watermarks` are empty.
 public struct Batch<Element: Sendable>: Sendable {
     /// The elements.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 
 /// The loop of a stage that starts at a source: it pulls batches from the reader and pushes them
@@ -20,6 +21,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     /// The positions recorded in checkpoints that have not completed yet, by checkpoint.
     private var recordedPositions: [Int64: SourcePosition?] = [:]
     private let stopSignal: StopSignal
+    private let recordsIn: CoreMetrics.Counter
 
     init(
         reader: Reader,
@@ -42,6 +44,8 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         self.name = name
         self.checkpoints = checkpoints
         self.lastBarrier = checkpoints?.requested ?? 0
+        self.recordsIn = OperatorMetrics(pipeline: errors.context.pipelineName, operator: name)
+            .counter(StreamKitMetrics.recordsIn)
     }
 
     /// Stops reading: takes a final checkpoint that includes everything read so far, waits until it
@@ -113,6 +117,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
             try await reportCompletedCheckpoints()
             switch try await read(&reader, batchSize) {
             case .chunk(let chunk):
+                recordsIn.increment(by: Int64(chunk.elements.count + chunk.errors.count))
                 if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
                 try await downstream.process(Batch(elements: chunk.elements))
             case .tick(let now):
@@ -132,9 +137,10 @@ struct ErrorOutput {
     let downstream: Downstream<ErrorRecord>
     let origin: String
     let context: BuildContext
-    private let counter = Counter()
+    private let counter = Count()
+    private let errorsCounter: CoreMetrics.Counter
 
-    final class Counter {
+    final class Count {
         var count = 0
     }
 
@@ -142,6 +148,8 @@ struct ErrorOutput {
         self.downstream = Downstream(erased: consumers)
         self.origin = origin
         self.context = context
+        self.errorsCounter = OperatorMetrics(pipeline: context.pipelineName, operator: origin)
+            .counter(StreamKitMetrics.errors)
     }
 
     /// How many records this output has received.
@@ -149,6 +157,7 @@ struct ErrorOutput {
 
     func emit(_ records: [ErrorRecord]) async throws {
         counter.count += records.count
+        errorsCounter.increment(by: Int64(records.count))
         if downstream.isEmpty {
             for record in records where counter.count <= 10 || counter.count % 1000 == 0 {
                 context.configuration.logger.warning(

@@ -47,7 +47,8 @@ where A.Input == Input {
         downstream: Downstream<Output>,
         lateOutput: Downstream<Input>,
         name: String,
-        instance: Int
+        instance: Int,
+        metrics: OperatorMetrics
     ) {
         self.name = name
         self.instance = instance
@@ -55,7 +56,11 @@ where A.Input == Input {
         self.aggregation = aggregation
         self.gap = gap
         self.lateness = allowedLateness.streamKitMicroseconds
-        self.outputs = WindowOutputs(results: downstream, late: lateOutput)
+        self.outputs = WindowOutputs(
+            results: downstream,
+            late: lateOutput,
+            lateRecords: metrics.counter(StreamKitMetrics.lateRecords)
+        )
     }
 
     func process(_ batch: Batch<Input>) async throws {

@@ -36,13 +36,18 @@ where A.Input == Input {
         downstream: Downstream<WindowResult<Key, A.Output>>,
         lateOutput: Downstream<Input>,
         name: String,
-        instance: Int
+        instance: Int,
+        metrics: OperatorMetrics
     ) {
         self.name = name
         self.instance = instance
         self.state = state
         self.kernel = kernel
-        self.outputs = WindowOutputs(results: downstream, late: lateOutput)
+        self.outputs = WindowOutputs(
+            results: downstream,
+            late: lateOutput,
+            lateRecords: metrics.counter(StreamKitMetrics.lateRecords)
+        )
     }
 
     func process(_ batch: Batch<Input>) async throws {

@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import StreamKit
 import StreamKitMQTT
+import StreamKitPrometheus
 
 /// The HTTP API of the IoT example, for BI users and dashboards, read from the ``BIStore`` while
 /// the pipeline writes it:
@@ -21,12 +22,21 @@ public struct IoTAPI: Sendable {
     public let catalog: SensorCatalog
     /// The MQTT source's counters, for /metrics.
     public let statistics: MQTTStatistics
+    /// StreamKit's own metrics (records, errors, late records, watermarks, checkpoints), when the
+    /// program installed the Prometheus backend.
+    public let exporter: PrometheusExporter?
 
     /// Creates the API.
-    public init(store: BIStore, catalog: SensorCatalog, statistics: MQTTStatistics) {
+    public init(
+        store: BIStore,
+        catalog: SensorCatalog,
+        statistics: MQTTStatistics,
+        exporter: PrometheusExporter? = nil
+    ) {
         self.store = store
         self.catalog = catalog
         self.statistics = statistics
+        self.exporter = exporter
     }
 
     /// The routes.
@@ -186,7 +196,7 @@ public struct IoTAPI: Sendable {
                 "# TYPE iot_last_minute_seconds gauge", "iot_last_minute_seconds \(time.microseconds / 1_000_000)",
             ]
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(separator: "\n") + "\n" + (exporter?.text() ?? "")
     }
 }
 

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import StreamKit
 import StreamKitMQTT
+import StreamKitPrometheus
 
 /// Runs the IoT example: the pipeline, its HTTP API and, when no broker is given, a local
 /// mosquitto and the reading generator, until Ctrl-C (or a set duration), then stops everything
@@ -49,6 +50,7 @@ public struct IoTRunner: Sendable {
         }
         defer { broker?.stop() }
 
+        let exporter = PrometheusExporter.bootstrap()
         try writeCatalog(options)
         let store = try BIStore(path: options.databasePath)
         let source = MQTTSource(options.mqtt, topics: [options.topic], qos: .atLeastOnce)
@@ -61,7 +63,7 @@ public struct IoTRunner: Sendable {
             background.append(Task { await Self.publish(generator, mqtt: options.mqtt, topic: options.topic) })
         }
         if let httpPort {
-            let api = IoTAPI(store: store, catalog: options.catalog, statistics: source.statistics)
+            let api = IoTAPI(store: store, catalog: options.catalog, statistics: source.statistics, exporter: exporter)
             let app = Application(
                 router: api.router(),
                 configuration: .init(address: .hostname("127.0.0.1", port: httpPort)),
