@@ -62,6 +62,8 @@ public struct StreamKitError: Error, Sendable, CustomStringConvertible {
     ///   - code: What kind of failure this is.
     ///   - message: What went wrong and what to change.
     ///   - underlying: The error that caused this one.
+    ///   - file: Where the error is raised (default: the caller's file).
+    ///   - line: The line in `file` (default: the caller's line).
     public init(
         code: Code,
         message: String,

@@ -247,7 +247,8 @@ extension DataStream {
                 strategy: watermark,
                 downstream: Downstream(erased: outputs[PortIndex.main]),
                 name: context.nodeName,
-                instance: context.instance
+                instance: context.instance,
+                metrics: OperatorMetrics(context)
             )
             try context.restore(op)
             if watermark.idleTimeout != nil { clockUsers.users.append(op) }
@@ -319,7 +320,8 @@ extension DataStream {
         self.key(name: name, by: { $0[keyPath: key] })
     }
 
-    /// Merges this stream with others of the same type; see ``Pipeline/merge(_:name:)-(_,_)``.
+    /// Merges this stream with others of the same type; see
+    /// ``Pipeline/merge(_:name:)-([DataStream<Element>],String?)``.
     public func merge(with others: DataStream<Element>..., name: String? = nil) -> DataStream<Element> {
         pipeline.merge([self] + others, name: name)
     }
@@ -346,7 +348,12 @@ extension DataStream {
             if let snapshots = context.restored?.state[context.nodeName] {
                 try await writer.restore(from: snapshots)
             }
-            return SinkOperator(writer: writer, name: context.nodeName, instance: context.instance)
+            return SinkOperator(
+                writer: writer,
+                name: context.nodeName,
+                instance: context.instance,
+                metrics: OperatorMetrics(context)
+            )
                 as any BatchOperator<Element>
         }
     }

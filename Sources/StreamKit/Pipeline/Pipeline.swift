@@ -2,7 +2,7 @@ import Synchronization
 
 /// A dataflow graph of sources, operators and sinks, and the program that runs it.
 ///
-/// Build the graph by calling ``source(_:name:)`` and chaining operators on the typed
+/// Build the graph by calling ``source(_:name:)-37slp`` and chaining operators on the typed
 /// ``DataStream`` it returns; every stream must end in a sink. Then call ``run()``: it returns when
 /// every bounded source is exhausted and every window has fired, or throws the first error.
 ///

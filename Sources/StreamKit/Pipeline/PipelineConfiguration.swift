@@ -3,7 +3,7 @@ import Logging
 
 /// How a ``Pipeline`` runs: parallelism, batch size, queue sizes and logging.
 public struct PipelineConfiguration: Sendable {
-    /// How many workers run the keyed part of the graph (after ``DataStream/key(by:name:)``).
+    /// How many workers run the keyed part of the graph (after ``DataStream/key(name:by:)-(_,(Element)->Key)``).
     /// The default is the number of cores.
     public var workers: Int
     /// How many elements sources read per batch.

@@ -100,7 +100,7 @@ extension Timestamp: CustomStringConvertible {
 }
 
 extension Timestamp: Codable {
-    /// Decodes an ISO 8601 string (see ``Timestamp/init(iso8601:)``) or an integer number of
+    /// Decodes an ISO 8601 string (see ``Timestamp/init(iso8601:defaultOffsetSeconds:)``) or an integer number of
     /// microseconds since the epoch.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
