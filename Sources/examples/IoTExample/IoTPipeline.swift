@@ -76,9 +76,10 @@ public enum IoTPipeline {
         archive.completion = .gzip
         messages.sink(archive, name: "raw-archive")
 
-        let decoder = JSONDecoder()
+        // StreamKit's decoder for small flat JSON objects: several times faster than JSONDecoder.
+        let decoder = FlatJSONDecoder()
         let readings = messages.tryMap(name: "decode") { message in
-            try decoder.decode(SensorReading.self, from: Data(message.payload))
+            try decoder.decode(SensorReading.self, from: message.payload)
         }
         readings.errors.sink(store.sink(Self.writeMalformed), name: "malformed")
         let newest = NewestEventTime()
