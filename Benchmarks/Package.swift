@@ -32,6 +32,21 @@ let package = Package(
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark")
             ]
-        )
+        ),
+        // Decoding IoT readings (JSONDecoder against FlatJSONDecoder), and a StreamKit pipeline fed
+        // by a real mosquitto against mosquitto_sub.
+        .executableTarget(
+            name: "MQTTBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "StreamKit", package: streamKitPackage),
+                .product(name: "StreamKitMQTT", package: streamKitPackage),
+            ],
+            path: "Benchmarks/MQTTBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
     ]
 )

@@ -20,7 +20,9 @@ import Foundation
 ///   throws `DecodingError.typeMismatch` that says to use `JSONDecoder` for nested JSON. Unknown
 ///   keys, nested or not, are ignored.
 /// - Keys are matched exactly (no key strategies); when a key occurs twice, the first occurrence
-///   counts, as with `JSONDecoder`. A trailing comma is malformed JSON.
+///   counts, as with `JSONDecoder`. A trailing comma is malformed JSON (`JSONDecoder` accepts
+///   one). A number too large for its type is an error, one too small for a `Double` reads as 0
+///   (`JSONDecoder` rejects it).
 /// - The decoder is made for speed: one pass over the bytes records where each field's key and value
 ///   are, and a value is converted only when the type asks for it, straight from the bytes (a
 ///   `String` is built only for `String` fields; ``Timestamp`` fields are parsed without one).
@@ -62,7 +64,9 @@ public struct FlatJSONDecoder: Sendable {
                 fields: scanner.fields.pointer,
                 fieldCount: scanner.fields.count
             )
-            return try reader.decode(T.self, at: nil, path: [])
+            // Straight to the type's own decoding: at the top level there is no field for the
+            // direct conversions of `FlatJSONReader.decode(_:at:path:)`.
+            return try T(from: FlatJSONObjectDecoder(reader: reader))
         }
     }
 
