@@ -195,10 +195,15 @@ import Testing
         #expect(Set(secondReceived.elements) == Set((50..<150).map(String.init)))
     }
 
-    @Test func malformedPayloadsReachTheErrorOutputWithTopicReasonAndBytes() async throws {
+    @Test(arguments: ["JSONDecoder", "FlatJSONDecoder"])
+    func malformedPayloadsReachTheErrorOutputWithTopicReasonAndBytes(decoder: String) async throws {
         let broker = try MosquittoBroker()
         let pipeline = Pipeline("decode", configuration: PipelineConfiguration(workers: 1))
-        let source = MQTTSource(configuration(broker), topics: ["sensors/#"]).decoding(SensorReading.self)
+        let messages = MQTTSource(configuration(broker), topics: ["sensors/#"])
+        let source =
+            decoder == "JSONDecoder"
+            ? messages.decoding(SensorReading.self)
+            : messages.decoding(SensorReading.self, decoder: FlatJSONDecoder())
         let readings = CollectingSink<SensorReading>()
         let errors = CollectingSink<ErrorRecord>()
         let stream = pipeline.source(source, name: "mqtt")
