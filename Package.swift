@@ -172,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ElectricityExampleTests",
-            dependencies: ["ElectricityExample", "StreamKitMQTT", "IoTExample"],
+            dependencies: ["ElectricityExample", "StreamKitMQTT"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

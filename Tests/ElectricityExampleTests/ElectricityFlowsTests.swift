@@ -1,6 +1,5 @@
 import ElectricityExample
 import Foundation
-import IoTExample
 import StreamKit
 import StreamKitMQTT
 import Testing

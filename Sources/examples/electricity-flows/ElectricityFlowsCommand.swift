@@ -57,19 +57,22 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
         @Option(help: "The topic the lines arrive on.") var topic = "electricity/flows"
         @Option(help: "Where the tables go.") var out = "data/electricity-live"
         func run() async throws {
-            var mqtt = MQTTConfiguration(host: "127.0.0.1", port: 1883, clientID: "electricity-flows")
-            let parts = broker.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else {
-                throw ValidationError("--broker is host:port, such as 127.0.0.1:1883")
-            }
-            mqtt.host = String(parts[0])
-            mqtt.port = port
+            var mqtt = try Self.mqttConfiguration(broker, clientID: "electricity-flows")
             mqtt.cleanSession = false
             try await ElectricityRunner.live(
                 mqtt: mqtt,
                 topic: topic,
                 tables: try ElectricityRunner.Tables(directory: out)
             )
+        }
+
+        /// The MQTT configuration of `--broker`, or the error that says how to write it.
+        static func mqttConfiguration(_ broker: String, clientID: String?) throws -> MQTTConfiguration {
+            do {
+                return try MQTTConfiguration(address: broker, clientID: clientID)
+            } catch let error as BrokerAddressError {
+                throw ValidationError(error.message)
+            }
         }
     }
 
@@ -80,11 +83,7 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
         @Option(help: "The topic to publish to.") var topic = "electricity/flows"
         @Option(help: "Milliseconds between two hours of data (0: as fast as possible).") var hourEveryMs = 10
         func run() async throws {
-            let parts = broker.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else {
-                throw ValidationError("--broker is host:port, such as 127.0.0.1:1883")
-            }
-            let mqtt = MQTTConfiguration(host: String(parts[0]), port: port)
+            let mqtt = try Live.mqttConfiguration(broker, clientID: nil)
             try await ElectricityRunner.replay(
                 file: file,
                 mqtt: mqtt,

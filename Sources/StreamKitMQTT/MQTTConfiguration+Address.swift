@@ -1,5 +1,3 @@
-import StreamKitMQTT
-
 extension MQTTConfiguration {
     /// A configuration for `address` given as `host:port` (or `host`, port 1883).
     /// - Throws: When the port is not a number in 1...65535, with a message that says so.
