@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "StreamKitMQTT", targets: ["StreamKitMQTT"]),
         .library(name: "StreamKitKafka", targets: ["StreamKitKafka"]),
         .library(name: "StreamKitPrometheus", targets: ["StreamKitPrometheus"]),
+        .library(name: "StreamKitHTTP", targets: ["StreamKitHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // The HTTP ingest: SHA-256 of every raw body, for lineage.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
     ],
     targets: [
         // The core: graph, time, watermarks, windows, aggregates, keyed state, file I/O.
@@ -52,6 +55,20 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // HTTP ingest on Hummingbird: a raw store that syncs every posted body to disk before the
+        // answer (group commit), and the source that replays it into a pipeline.
+        .target(
+            name: "StreamKitHTTP",
+            dependencies: [
+                "StreamKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -136,6 +153,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The dropzone challenge: a REST ingest that stores raw JSON first, converts to UTC,
+        // computes mean and standard deviation and upserts by UTC timestamp.
+        .target(
+            name: "DropzoneExample",
+            dependencies: [
+                "StreamKit", "StreamKitHTTP", "StreamKitPrometheus",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/examples/DropzoneExample",
+            resources: [.copy("openapi.json")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dropzone",
+            dependencies: ["DropzoneExample", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/examples/dropzone",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "crash-recovery",
             dependencies: ["StreamKit"],
@@ -179,6 +216,27 @@ let package = Package(
             name: "StreamKitPrometheusTests",
             dependencies: [
                 "StreamKitPrometheus",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StreamKitHTTPTests",
+            dependencies: [
+                "StreamKitHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DropzoneExampleTests",
+            dependencies: [
+                "DropzoneExample",
+                // Built for the crash test, which runs it in a process of its own.
+                "dropzone",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

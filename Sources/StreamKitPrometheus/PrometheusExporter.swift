@@ -38,6 +38,16 @@ public struct PrometheusExporter: Sendable {
     /// The routes: `/metrics`, `/health`, `/ready`.
     public func router(isReady: @escaping @Sendable () async -> Bool = { true }) -> Router<BasicRequestContext> {
         let router = Router()
+        addRoutes(to: router, isReady: isReady)
+        return router
+    }
+
+    /// Adds `/metrics`, `/health` and `/ready` to a program's own router, so that one server
+    /// answers its API and its health.
+    public func addRoutes<Context: RequestContext>(
+        to router: Router<Context>,
+        isReady: @escaping @Sendable () async -> Bool = { true }
+    ) {
         let registry = self.registry
         router.get("/metrics") { _, _ in
             Response(
@@ -54,7 +64,6 @@ public struct PrometheusExporter: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "not ready\n"))
             )
         }
-        return router
     }
 
     /// Serves the routes on `host:port` until the task is cancelled.

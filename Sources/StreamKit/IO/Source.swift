@@ -99,4 +99,11 @@ public struct SourceContext: Sendable {
     public var batchSize: Int
     /// How often a waiting reader should return ``SourceRead/tick(_:)``, so that idleness is noticed.
     public var tickInterval: Duration
+
+    /// Creates a context: the pipeline makes one per source; tests of a reader make their own.
+    public init(name: String, batchSize: Int, tickInterval: Duration) {
+        self.name = name
+        self.batchSize = batchSize
+        self.tickInterval = tickInterval
+    }
 }

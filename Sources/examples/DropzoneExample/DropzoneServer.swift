@@ -1,0 +1,132 @@
+import Dispatch
+import Foundation
+import Hummingbird
+import Logging
+import StreamKit
+import StreamKitHTTP
+import StreamKitPrometheus
+import Synchronization
+
+/// Runs the dropzone: the HTTP API, the raw store and the pipeline, until SIGINT or SIGTERM.
+///
+/// Stopping is orderly: the server stops taking requests, the raw store syncs what it acknowledged
+/// and closes, the pipeline processes the raw store to its end, and the last checkpoint is taken.
+/// A SIGKILL skips all that and loses nothing acknowledged: the next start replays the raw store
+/// from the last checkpoint.
+public struct DropzoneServer: Sendable {
+    /// Where the raw store, the database and the checkpoints are kept.
+    public var dataDirectory: String
+    /// The address to listen on.
+    public var host: String
+    /// The port to listen on.
+    public var port: Int
+    /// Who may post.
+    public var authentication: IngestAuthentication
+    /// The largest accepted body, in bytes.
+    public var maximumBodySize: Int
+    /// How often checkpoints are taken.
+    public var checkpointInterval: Duration = .seconds(2)
+
+    /// Creates a server.
+    public init(
+        dataDirectory: String,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        authentication: IngestAuthentication,
+        maximumBodySize: Int = 1 << 20
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.authentication = authentication
+        self.maximumBodySize = maximumBodySize
+    }
+
+    /// The raw store: one JSON line per received body.
+    public var rawLogPath: String { "\(dataDirectory)/raw/bodies.jsonl" }
+    /// The SQLite database.
+    public var databasePath: String { "\(dataDirectory)/dropzone.sqlite" }
+    /// The pipeline's checkpoints.
+    public var checkpointDirectory: String { "\(dataDirectory)/checkpoints" }
+
+    /// Runs until SIGINT or SIGTERM (or until `stop` is signalled, for tests and embedding).
+    public func run(stop: DropzoneStop = DropzoneStop()) async throws {
+        let exporter = PrometheusExporter.bootstrap()
+        let log = try RawLog(path: rawLogPath)
+        let store = try DropzoneStore(path: databasePath)
+        let pipeline = DropzoneGraph.build(log: log, store: store)
+        let ingest = HTTPIngest(
+            log: log,
+            authentication: authentication,
+            maximumBodySize: maximumBodySize,
+            validate: DropzoneMeasurement.check
+        )
+        let api = DropzoneAPI(ingest: ingest, store: store, exporter: exporter)
+        var configuration = ApplicationConfiguration(address: .hostname(host, port: port))
+        configuration.serverName = "StreamKit-dropzone"
+        let app = Application(router: api.router(), configuration: configuration, logger: Logger(label: "dropzone"))
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        stop.onSignal {
+            // No new acknowledgements, then everything acknowledged is processed.
+            server.cancel()
+            log.close()
+        }
+        print("dropzone listening on http://\(host):\(port) — raw store \(rawLogPath), database \(databasePath)")
+        print(
+            "POST /v1/measurements; GET /v1/measurements, /v1/measurements/{utc}/lineage, /v1/rejected, /openapi.json, /metrics"
+        )
+        try await pipeline.run(checkpoints: .every(checkpointInterval, in: checkpointDirectory))
+        _ = try? await server.value
+        print("stopped: \(log.count) raw records stored, all processed")
+    }
+}
+
+/// A one-shot signal that stops a ``DropzoneServer``: raised by SIGINT, SIGTERM or ``raise()``.
+public final class DropzoneStop: Sendable {
+    private let state = Mutex<(raised: Bool, actions: [@Sendable () -> Void])>((false, []))
+
+    /// Creates a signal; `handlesTermination` also raises it on SIGINT and SIGTERM.
+    public init(handlesTermination: Bool = true) {
+        guard handlesTermination else { return }
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in raise() }
+            source.resume()
+            SignalSources.keep(source)
+        }
+    }
+
+    /// Raises the signal: runs the actions once.
+    public func raise() {
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
+            if state.raised { return [] }
+            state.raised = true
+            return state.actions
+        }
+        for action in actions { action() }
+    }
+
+    /// Runs `action` when the signal is raised (at once if it already was).
+    func onSignal(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.raised { return true }
+            state.actions.append(action)
+            return false
+        }
+        if now { action() }
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+private enum SignalSources {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+    private static let lock = NSLock()
+
+    /// `sources` is only touched with `lock` held, which makes the `nonisolated(unsafe)` safe.
+    static func keep(_ source: any DispatchSourceSignal) {
+        lock.lock()
+        sources.append(source)
+        lock.unlock()
+    }
+}
