@@ -21,7 +21,7 @@ import Testing
 
     @Test func recordsErrorsLateRecordsWatermarksAndCheckpointsAreExported() async throws {
         let exporter = PrometheusExporter.bootstrap()
-        let pipeline = Pipeline("metrics-test", configuration: PipelineConfiguration(workers: 1, batchSize: 7))
+        let pipeline = Pipeline("metrics-test", configuration: PipelineConfiguration(workers: 2, batchSize: 7))
         // 0…89 s, every tenth one unreadable, then three readings of the first minute, late.
         let input = (0..<90).map { $0 % 10 == 5 ? "x" : String($0) } + ["1", "2", "3"]
         let results = CollectingSink<WindowResult<Int, Int>>()
@@ -47,6 +47,9 @@ import Testing
         #expect(value(text, "streamkit_records_out_total", pipeline: "metrics-test", operator: "late") == 3)
         // The last watermark before the end of input: the highest event time, 89 s.
         #expect(value(text, "streamkit_watermark_seconds", pipeline: "metrics-test") == 89)
+        // The queue in front of the keyed stage: at most its capacity (16 messages by default).
+        let depth = try #require(value(text, "streamkit_queue_depth", pipeline: "metrics-test"))
+        #expect((0...16).contains(depth))
 
         // A graceful stop takes a checkpoint: its metrics appear.
         let (stream, feed) = AsyncStream<Int>.makeStream()
@@ -78,5 +81,27 @@ import Testing
                 #expect(response.status == .serviceUnavailable)
             }
         }
+    }
+
+    @Test func aCheckpointThatCannotBeWrittenIsCountedAsAFailure() async throws {
+        let exporter = PrometheusExporter.bootstrap()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("failing-\(UUID().uuidString)")
+            .path
+        let (stream, feed) = AsyncStream<Int>.makeStream()
+        let live = Pipeline("metrics-checkpoint-failure", configuration: PipelineConfiguration(workers: 1))
+        let seen = CollectingSink<Int>()
+        live.source(AsyncSequenceSource(stream), name: "feed").sink(seen)
+        let run = Task { try await live.run(checkpoints: .every(.seconds(60), in: directory)) }
+        feed.yield(1)
+        while seen.elements.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        // The checkpoint folder turns into a file: the final checkpoint cannot be written.
+        try FileManager.default.removeItem(atPath: directory)
+        FileManager.default.createFile(atPath: directory, contents: Data("not a folder".utf8))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        live.stop()
+        await #expect(throws: (any Error).self) { try await run.value }
+        #expect(
+            value(exporter.text(), "streamkit_checkpoint_failures_total", pipeline: "metrics-checkpoint-failure") == 1
+        )
     }
 }

@@ -101,6 +101,22 @@ final class CheckpointStore: Sendable {
         state snapshot: [UInt8]? = nil,
         position: SourcePosition? = nil
     ) throws {
+        do {
+            try record(id, operator: name, instance: instance, state: snapshot, position: position)
+        } catch {
+            CoreMetrics.Counter(label: StreamKitMetrics.checkpointFailures, dimensions: [("pipeline", pipelineName)])
+                .increment()
+            throw error
+        }
+    }
+
+    private func record(
+        _ id: Int64,
+        operator name: String,
+        instance: Int,
+        state snapshot: [UInt8]?,
+        position: SourcePosition?
+    ) throws {
         var file: (name: String, entry: CheckpointManifest.File)?
         if let snapshot {
             let fileName = "\(Self.safe(name))-\(instance).state"

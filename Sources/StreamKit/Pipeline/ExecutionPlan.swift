@@ -393,7 +393,8 @@ struct ExecutionPlan: Sendable {
             entry: entryOperator,
             producers: stages[stage].producers,
             clockUsers: clockUsers.users,
-            stopSignal: stopSignal
+            stopSignal: stopSignal,
+            metrics: OperatorMetrics(pipeline: pipelineName, operator: entryNode.name, instance: instance)
         )
     }
 }

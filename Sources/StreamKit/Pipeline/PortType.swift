@@ -14,7 +14,8 @@ protocol PortType: Sendable {
         entry: Any,
         producers: Int,
         clockUsers: [any ProcessingTimeAware],
-        stopSignal: StopSignal
+        stopSignal: StopSignal,
+        metrics: OperatorMetrics
     ) -> any StageRunner
     /// Closes a channel made by ``makeChannel(capacity:)``.
     func close(channel: AnyObject)
@@ -40,14 +41,16 @@ struct TypedPort<Element: Sendable>: PortType {
         entry: Any,
         producers: Int,
         clockUsers: [any ProcessingTimeAware],
-        stopSignal: StopSignal
+        stopSignal: StopSignal,
+        metrics: OperatorMetrics
     ) -> any StageRunner {
         ChannelStage<Element>(
             channel: channel as! BoundedChannel<ChannelMessage<Element>>,
             entry: entry as! any BatchOperator<Element>,
             producers: producers,
             clockUsers: clockUsers,
-            stopSignal: stopSignal
+            stopSignal: stopSignal,
+            queueDepth: metrics.gauge(StreamKitMetrics.queueDepth)
         )
     }
 

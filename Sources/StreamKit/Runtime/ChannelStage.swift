@@ -1,3 +1,4 @@
+import CoreMetrics
 import DequeModule
 
 /// The loop of a stage fed by a channel: it receives the messages of all its producers, keeps one
@@ -20,15 +21,19 @@ final class ChannelStage<Element: Sendable> {
     private var held: Deque<ChannelMessage<Element>> = []
     private var finished = false
     private let stopSignal: StopSignal
+    /// The messages waiting in the channel, recorded as each one is taken.
+    private let queueDepth: CoreMetrics.Gauge
 
     init(
         channel: BoundedChannel<ChannelMessage<Element>>,
         entry: any BatchOperator<Element>,
         producers: Int,
         clockUsers: [any ProcessingTimeAware],
-        stopSignal: StopSignal
+        stopSignal: StopSignal,
+        queueDepth: CoreMetrics.Gauge
     ) {
         self.stopSignal = stopSignal
+        self.queueDepth = queueDepth
         self.channel = channel
         self.entry = entry
         self.tracker = WatermarkTracker(inputs: producers)
@@ -39,6 +44,7 @@ final class ChannelStage<Element: Sendable> {
     func run() async throws {
         while !finished, let message = await channel.receive() {
             try Task.checkCancellation()
+            queueDepth.record(channel.count)
             try await handle(message)
         }
         // Closed without the end of input: a graceful stop, once everything buffered was handled.

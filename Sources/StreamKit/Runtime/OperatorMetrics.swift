@@ -17,6 +17,14 @@ public enum StreamKitMetrics {
     public static let watermark = "streamkit_watermark_seconds"
     /// Gauge: processing time minus the watermark, in seconds, when the watermark last moved.
     public static let watermarkLag = "streamkit_watermark_lag_seconds"
+    /// Gauge: messages (batches, watermarks, barriers) waiting in the queue in front of a stage,
+    /// labelled with the stage's first operator and `instance` (the worker). A queue that stays
+    /// near its capacity (`PipelineConfiguration.channelCapacity`) marks the stage that holds
+    /// its upstream back: backpressure.
+    public static let queueDepth = "streamkit_queue_depth"
+    /// Counter: checkpoints that failed (a state file or manifest that could not be written); the
+    /// pipeline stops with the error.
+    public static let checkpointFailures = "streamkit_checkpoint_failures_total"
     /// Counter: checkpoints completed.
     public static let checkpoints = "streamkit_checkpoints_total"
     /// Timer: how long checkpoints take, from the barrier's injection to the manifest.
@@ -34,6 +42,10 @@ struct OperatorMetrics: Sendable {
 
     init(pipeline: String, operator name: String) {
         dimensions = [("pipeline", pipeline), ("operator", name)]
+    }
+
+    init(pipeline: String, operator name: String, instance: Int) {
+        dimensions = [("pipeline", pipeline), ("operator", name), ("instance", String(instance))]
     }
 
     init(_ context: BuildContext) {
