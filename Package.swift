@@ -92,12 +92,13 @@ let package = Package(
                 "StreamKit", "CMosquitto",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "StreamKitKafka",
-            dependencies: ["StreamKit", "CRdKafka"],
+            dependencies: ["StreamKit", "CRdKafka", .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
 
@@ -215,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "StreamKitPrometheusTests",
             dependencies: [
-                "StreamKitPrometheus",
+                "StreamKitPrometheus", "StreamKitMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -244,7 +245,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamKitKafkaTests",
-            dependencies: ["StreamKitKafka"],
+            dependencies: ["StreamKitKafka", "StreamKitPrometheus"],
             swiftSettings: swiftSettings
         ),
     ]

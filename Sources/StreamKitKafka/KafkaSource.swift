@@ -1,4 +1,5 @@
 import CRdKafka
+import CoreMetrics
 import Logging
 import StreamKit
 import Synchronization
@@ -81,7 +82,7 @@ public struct KafkaSource: Source {
                 message: "Kafka source '\(context.name)' cannot subscribe to \(topics): \(KafkaHandle.describe(error))"
             )
         }
-        return Reader(client: client, assignment: assignment, tickInterval: context.tickInterval)
+        return Reader(client: client, assignment: assignment, tickInterval: context.tickInterval, groupID: groupID)
     }
 
     /// The partitions assigned to this member, and the offsets to start them at after a restore.
@@ -130,6 +131,45 @@ public struct KafkaSource: Source {
         var offsets: [String: Int64] = [:]
         /// The offsets committed to the group last.
         var lastCommitted: [String: Int64] = [:]
+        /// The consumer group, a label of the lag metric.
+        let groupID: String
+        /// When the consumer lag was last reported.
+        var lagReported = ContinuousClock.now
+
+        init(client: KafkaHandle, assignment: Assignment, tickInterval: Duration, groupID: String) {
+            self.client = client
+            self.assignment = assignment
+            self.tickInterval = tickInterval
+            self.groupID = groupID
+        }
+
+        /// The name of the gauge of consumer lag: the partition's high watermark minus the next
+        /// offset this reader will consume, labelled `group`, `topic` and `partition`; reported
+        /// about once a second from librdkafka's cached watermarks (no broker round trip).
+        public static let lagMetric = "streamkit_kafka_consumer_lag"
+
+        /// Reports the consumer lag of every partition consumed, at most once a second.
+        mutating func reportLag() {
+            let now = ContinuousClock.now
+            guard !offsets.isEmpty, now - lagReported >= .seconds(1) else { return }
+            lagReported = now
+            for (key, next) in offsets {
+                guard let slash = key.lastIndex(of: "/"), let partition = Int32(key[key.index(after: slash)...]) else {
+                    continue
+                }
+                let topic = String(key[..<slash])
+                var low: Int64 = 0
+                var high: Int64 = 0
+                guard
+                    rd_kafka_get_watermark_offsets(client.pointer, topic, partition, &low, &high)
+                        == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0
+                else { continue }
+                Gauge(
+                    label: Self.lagMetric,
+                    dimensions: [("group", groupID), ("topic", topic), ("partition", String(partition))]
+                ).record(Swift.max(0, high - next))
+            }
+        }
 
         /// Takes the records librdkafka has fetched; waits briefly when there are none, and returns
         /// a clock tick after the tick interval without data.
@@ -153,8 +193,14 @@ public struct KafkaSource: Source {
                     offsets["\(record.topic)/\(record.partition)"] = record.offset + 1
                     records.append(record)
                 }
-                if !records.isEmpty { return .chunk(SourceChunk(elements: records)) }
-                if ContinuousClock.now >= deadline { return .tick(.now) }
+                if !records.isEmpty {
+                    reportLag()
+                    return .chunk(SourceChunk(elements: records))
+                }
+                if ContinuousClock.now >= deadline {
+                    reportLag()
+                    return .tick(.now)
+                }
                 try await Task.sleep(for: .milliseconds(2))
             }
         }

@@ -91,6 +91,7 @@ final class MQTTConnection: Sendable {
         self.tracksPublications = tracksPublications
         self.statistics = statistics
         self.onMessage = onMessage
+        statistics.attach(clientID: configuration.clientID, role: subscriptions.isEmpty ? "sink" : "source")
         do {
             try configure()
         } catch {
@@ -383,7 +384,7 @@ final class MQTTConnection: Sendable {
 
     private func didPublish(reason: Int32) {
         guard tracksPublications else { return }
-        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let (ready, outstanding) = state.withLock { state -> ([CheckedContinuation<Void, Never>], Int) in
             state.outstanding = Swift.max(0, state.outstanding - 1)
             if reason >= 0x80 {
                 state.publicationFailures.append(String(cString: mosquitto_reason_string(reason)))
@@ -391,8 +392,9 @@ final class MQTTConnection: Sendable {
             let outstanding = state.outstanding
             let ready = state.drainWaiters.filter { $0.limit >= outstanding }.map(\.continuation)
             state.drainWaiters.removeAll { $0.limit >= outstanding }
-            return ready
+            return (ready, outstanding)
         }
+        statistics.update { $0.inFlight = outstanding }
         for waiter in ready { waiter.resume() }
     }
 
@@ -404,7 +406,13 @@ final class MQTTConnection: Sendable {
     /// Publishes one message. With QoS 0 and no connection the message is dropped and counted.
     /// - Throws: When libmosquitto rejects the publication (a payload over the broker's limit).
     func publish(topic: String, payload: [UInt8], qos: MQTTQoS, retain: Bool) throws {
-        if tracksPublications { state.withLock { $0.outstanding += 1 } }
+        if tracksPublications {
+            let outstanding = state.withLock { state -> Int in
+                state.outstanding += 1
+                return state.outstanding
+            }
+            statistics.update { $0.inFlight = outstanding }
+        }
         var mid: Int32 = 0
         let code = payload.withUnsafeBytes { bytes in
             mosquitto_publish_v5(

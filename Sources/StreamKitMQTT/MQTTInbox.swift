@@ -49,8 +49,12 @@ final class MQTTInbox: @unchecked Sendable {
         }
         buffer.append(message)
         let handOver = takeForWaiter()
+        let waiting = buffer.count
         condition.unlock()
-        statistics.update { $0.messages += 1 }
+        statistics.update {
+            $0.messages += 1
+            $0.inFlight = waiting
+        }
         handOver?.continuation.resume(returning: handOver!.take)
     }
 
@@ -60,7 +64,9 @@ final class MQTTInbox: @unchecked Sendable {
             condition.lock()
             if !buffer.isEmpty || closed {
                 let take = drain(maximumCount)
+                let waiting = buffer.count
                 condition.unlock()
+                statistics.update { $0.inFlight = waiting }
                 continuation.resume(returning: take)
                 return
             }

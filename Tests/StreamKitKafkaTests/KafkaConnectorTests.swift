@@ -1,6 +1,7 @@
 import Foundation
 import StreamKit
 import StreamKitKafka
+import StreamKitPrometheus
 import Testing
 
 /// The Kafka source and sink against librdkafka's mock cluster (the real protocol on loopback),
@@ -98,6 +99,43 @@ import Testing
         #expect(errors.elements.map(\.rawText) == ["not json"])
         #expect(errors.elements.first?.location?.hasPrefix("sensors/") == true)
         #expect(errors.elements.first?.origin == "kafka")
+    }
+
+    @Test func consumerLagPerPartitionIsReported() async throws {
+        let exporter = PrometheusExporter.bootstrap()
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("lagging", partitions: 1)
+        _ = try kcat(
+            ["-b", cluster.bootstrapServers, "-P", "-t", "lagging"],
+            input: (0..<50).map(String.init).joined(separator: "\n") + "\n"
+        )
+        let source = KafkaSource(
+            KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
+            topics: ["lagging"],
+            groupID: "lag-test"
+        )
+        var reader = try await source.makeReader(
+            context: SourceContext(name: "kafka", batchSize: 10, tickInterval: .milliseconds(100))
+        )
+        func lag() -> Double? {
+            exporter.text().split(separator: "\n").first {
+                $0.hasPrefix("streamkit_kafka_consumer_lag{") && $0.contains(#"group="lag-test""#)
+            }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        // Ten records at a time: after the first ten, 40 wait; after the next ten, 30.
+        var consumed = 0
+        for expected in [40.0, 30.0] {
+            try await Task.sleep(for: .milliseconds(1100))
+            while true {
+                if case .chunk(let chunk) = try await reader.read(maximumCount: 10) {
+                    consumed += chunk.elements.count
+                    break
+                }
+            }
+            #expect(consumed == 50 - Int(expected))
+            #expect(lag() == expected)
+        }
+        await reader.close()
     }
 
     @Test func checkpointedOffsetsResumeWithoutLossOrDuplicates() async throws {

@@ -163,7 +163,6 @@ public struct IoTAPI: Sendable {
                        (SELECT MAX(minute) FROM minute_means) AS last_minute
                 """
             ).first ?? [:]
-        let mqtt = statistics.current
         func number(_ value: JSONValue?) -> String {
             switch value {
             case .integer(let n): String(n)
@@ -171,16 +170,8 @@ public struct IoTAPI: Sendable {
             default: "0"
             }
         }
-        var lines = [
-            "# HELP iot_mqtt_messages_total Messages received from the broker.",
-            "# TYPE iot_mqtt_messages_total counter", "iot_mqtt_messages_total \(mqtt.messages)",
-            "# HELP iot_mqtt_dropped_total Messages dropped because the pipeline's buffer was full (QoS 0).",
-            "# TYPE iot_mqtt_dropped_total counter", "iot_mqtt_dropped_total \(mqtt.dropped)",
-            "# HELP iot_mqtt_connected Whether the connection to the broker is up.",
-            "# TYPE iot_mqtt_connected gauge", "iot_mqtt_connected \(mqtt.isConnected ? 1 : 0)",
-            "# HELP iot_mqtt_connects_total Connections to the broker, reconnections included.",
-            "# TYPE iot_mqtt_connects_total counter", "iot_mqtt_connects_total \(mqtt.connects)",
-        ]
+        // The MQTT source's state is in the exporter's text: streamkit_mqtt_* (see MQTTStatistics).
+        var lines: [String] = []
         for (name, help) in [
             ("readings", "Readings stored."), ("minutes", "Minute means stored."),
             ("late", "Late readings stored."), ("malformed", "Malformed messages stored."),
