@@ -174,6 +174,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Scale-out over Kafka: minute sums per key, shared by the copies of this program in one group.
+        .executableTarget(
+            name: "kafka-scale-out",
+            dependencies: ["StreamKit", "StreamKitKafka"],
+            path: "Sources/examples/kafka-scale-out",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "crash-recovery",
             dependencies: ["StreamKit"],
@@ -245,7 +253,11 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamKitKafkaTests",
-            dependencies: ["StreamKitKafka", "StreamKitPrometheus"],
+            dependencies: [
+                "StreamKitKafka", "StreamKitPrometheus",
+                // Built for the scale-out test, which runs two of it.
+                "kafka-scale-out",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

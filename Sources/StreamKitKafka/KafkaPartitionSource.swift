@@ -1,0 +1,119 @@
+import CRdKafka
+import StreamKit
+
+/// One Kafka partition's records, read from the partition's own librdkafka queue: the source of
+/// each pipeline copy that ``KafkaPartitionedPipelines`` runs.
+///
+/// Its position is the partition's next offset; a restored copy seeks the partition there, and a
+/// completed checkpoint commits it to the consumer group (for lag monitoring). Made by
+/// ``KafkaPartitionedPipelines``, not by hand.
+public struct KafkaPartitionSource: Source {
+    /// The element type: one consumed record.
+    public typealias Element = KafkaRecord
+
+    /// The partition.
+    public let partition: KafkaPartition
+    let client: KafkaHandle
+    let queue: PartitionQueue
+
+    /// Opens the reader.
+    public func makeReader(context: SourceContext) async throws -> Reader {
+        Reader(source: self, tickInterval: context.tickInterval)
+    }
+
+    /// Reads the partition's queue on the pipeline's task.
+    public struct Reader: SourceReader {
+        let source: KafkaPartitionSource
+        let tickInterval: Duration
+        var next: Int64?
+
+        /// Takes the records librdkafka fetched for the partition; a clock tick after the tick
+        /// interval without data.
+        public mutating func read(maximumCount: Int) async throws -> SourceRead<KafkaRecord> {
+            let deadline = ContinuousClock.now + tickInterval
+            var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maximumCount)
+            while true {
+                let count = rd_kafka_consume_batch_queue(source.queue.pointer, 0, &messages, maximumCount)
+                if count > 0 {
+                    var records: [KafkaRecord] = []
+                    records.reserveCapacity(count)
+                    for message in messages[0..<count] {
+                        guard let message else { continue }
+                        defer { rd_kafka_message_destroy(message) }
+                        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                        let record = KafkaSource.Reader.record(message)
+                        next = record.offset + 1
+                        records.append(record)
+                    }
+                    if !records.isEmpty { return .chunk(SourceChunk(elements: records)) }
+                }
+                if ContinuousClock.now >= deadline { return .tick(.now) }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+
+        /// The partition's next offset, once a record was read.
+        public var position: SourcePosition? { next.map { SourcePosition(["offset": $0]) } }
+
+        /// Seeks the partition to a checkpointed offset.
+        public mutating func seek(to position: SourcePosition) async throws {
+            guard let offset = position.offsets["offset"] else { return }
+            let list = rd_kafka_topic_partition_list_new(1)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            rd_kafka_topic_partition_list_add(list, source.partition.topic, source.partition.partition)?.pointee
+                .offset =
+                offset
+            if let error = rd_kafka_seek_partitions(source.client.pointer, list, 10_000) {
+                let text = String(cString: rd_kafka_error_string(error))
+                rd_kafka_error_destroy(error)
+                throw StreamKitError(
+                    code: .sourceFailed,
+                    message: "cannot seek Kafka partition \(source.partition) to offset \(offset): \(text)"
+                )
+            }
+            next = offset
+        }
+
+        /// Commits the checkpointed offset to the group, so that standard tools show the lag.
+        public mutating func checkpointCompleted(_ id: Int64, position: SourcePosition?) async throws {
+            guard let offset = position?.offsets["offset"] else { return }
+            let list = rd_kafka_topic_partition_list_new(1)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            rd_kafka_topic_partition_list_add(list, source.partition.topic, source.partition.partition)?.pointee
+                .offset =
+                offset
+            _ = rd_kafka_commit(source.client.pointer, list, 1)
+        }
+    }
+}
+
+/// A topic and a partition.
+public struct KafkaPartition: Sendable, Hashable, CustomStringConvertible {
+    /// The topic.
+    public var topic: String
+    /// The partition number.
+    public var partition: Int32
+
+    /// Creates a partition reference.
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    /// `topic/partition`.
+    public var description: String { "\(topic)/\(partition)" }
+}
+
+/// A partition's librdkafka queue, destroyed with its last reference.
+///
+/// `@unchecked Sendable`: librdkafka's queue functions are thread safe; the pointer never changes,
+/// and one reader task consumes it.
+final class PartitionQueue: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit { rd_kafka_queue_destroy(pointer) }
+}

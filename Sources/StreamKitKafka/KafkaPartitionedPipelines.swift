@@ -1,0 +1,214 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import StreamKit
+import Synchronization
+
+/// Scale-out over Kafka: one copy of a pipeline per partition assigned to this process, each with
+/// its own checkpoints in a directory every process can reach.
+///
+/// Copies of a program that run `KafkaPartitionedPipelines` with the same group share the topic's
+/// partitions through Kafka's group protocol. When a partition is assigned, a pipeline copy starts
+/// for it and restores the partition's last checkpoint (keyed state, window contents, offset) from
+/// `checkpointDirectory/<topic>-<partition>`; when it is revoked, the copy stops gracefully with a
+/// final checkpoint before the partition goes. If a process dies (SIGKILL), the group gives its
+/// partitions to the others after the session timeout, and their copies resume from the last
+/// completed checkpoints: exactly-once state, and exactly-once output for sinks that commit on
+/// checkpoints (``StreamKit/UpsertFileSink``).
+///
+/// Keyed state is partitioned by Kafka partition: this is correct when every key lives in one
+/// partition, as when producers partition by the key a pipeline groups by (Kafka's default
+/// partitioner does). This is the model of Kafka Streams' tasks.
+///
+/// ```swift
+/// let group = KafkaPartitionedPipelines(kafka, topic: "readings", groupID: "minutes",
+///                                       checkpointDirectory: "/shared/checkpoints") { pipeline, records, partition in
+///     records.tryMap { try Reading($0) }
+///         .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)))
+///         .key(by: { $0.sensor }).window(.tumbling(.minutes(1))).aggregate(Count())
+///         .sink(UpsertFileSink(path: "out/\(partition.topic)-\(partition.partition).csv", …))
+/// }
+/// try await group.run()
+/// ```
+public final class KafkaPartitionedPipelines: Sendable {
+    /// Adds the graph of one partition's copy to `pipeline`, reading `records`.
+    public typealias Build =
+        @Sendable (_ pipeline: Pipeline, _ records: DataStream<KafkaRecord>, _ partition: KafkaPartition) -> Void
+
+    /// Brokers and librdkafka properties.
+    public let configuration: KafkaConfiguration
+    /// The topic whose partitions are shared out.
+    public let topic: String
+    /// The consumer group: the processes that share the work.
+    public let groupID: String
+    /// The shared checkpoint directory; each partition's copy uses `<topic>-<partition>` in it.
+    public let checkpointDirectory: String
+    /// How often each copy takes a checkpoint.
+    public let checkpointInterval: Duration
+    /// The pipeline settings of each copy.
+    public let pipelineConfiguration: PipelineConfiguration
+    let build: Build
+
+    private struct Copy {
+        let pipeline: Pipeline
+        let done: DispatchSemaphore
+    }
+
+    private struct State {
+        var copies: [KafkaPartition: Copy] = [:]
+        var stopping = false
+        var failure: (any Error)?
+    }
+
+    private let state = Mutex(State())
+    private let client = Mutex<KafkaHandle?>(nil)
+
+    /// Creates the runner; nothing connects before ``run()``.
+    public init(
+        _ configuration: KafkaConfiguration,
+        topic: String,
+        groupID: String,
+        checkpointDirectory: String,
+        checkpointInterval: Duration = .seconds(5),
+        pipelineConfiguration: PipelineConfiguration = PipelineConfiguration(workers: 1),
+        build: @escaping Build
+    ) {
+        self.configuration = configuration
+        self.topic = topic
+        self.groupID = groupID
+        self.checkpointDirectory = checkpointDirectory
+        self.checkpointInterval = checkpointInterval
+        self.pipelineConfiguration = pipelineConfiguration
+        self.build = build
+    }
+
+    /// The partitions this process runs now.
+    public var partitions: Set<KafkaPartition> { Set(state.withLock { $0.copies.keys }) }
+
+    /// Joins the group and runs a copy per assigned partition until ``stop()``.
+    /// - Throws: When the brokers or the topic cannot be reached, or a copy fails.
+    public func run() async throws {
+        let conf = try configuration.makeConf(overrides: [
+            "group.id": groupID,
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": configuration.properties["auto.offset.reset"] ?? "earliest",
+        ])
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
+            guard let handle, let opaque else { return }
+            Unmanaged<KafkaPartitionedPipelines>.fromOpaque(opaque).takeUnretainedValue()
+                .rebalance(handle, error: error, partitions: partitions)
+        }
+        let handle = try KafkaHandle(
+            type: RD_KAFKA_CONSUMER,
+            conf: conf,
+            bootstrapServers: configuration.bootstrapServers,
+            callbackContext: self
+        )
+        try handle.checkCluster(topics: [topic], timeoutMilliseconds: configuration.startupTimeoutMilliseconds)
+        rd_kafka_poll_set_consumer(handle.pointer)
+        let list = rd_kafka_topic_partition_list_new(1)
+        rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        let error = rd_kafka_subscribe(handle.pointer, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw StreamKitError(
+                code: .sourceFailed,
+                message: "cannot subscribe to Kafka topic '\(topic)': \(KafkaHandle.describe(error))"
+            )
+        }
+        client.withLock { $0 = handle }
+        // The group protocol and the rebalance callback run in the consumer's poll, on a thread of
+        // its own: the callback waits for copies to stop, which must not block the task pool.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                while !state.withLock({ $0.stopping }) {
+                    if let message = rd_kafka_consumer_poll(handle.pointer, 100) { rd_kafka_message_destroy(message) }
+                }
+                // Leaving the group revokes every partition: each copy stops with a checkpoint.
+                handle.closeConsumer()
+                continuation.resume()
+            }
+            thread.name = "streamkit-kafka-group"
+            thread.start()
+        }
+        client.withLock { $0 = nil }
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Stops: every copy takes a final checkpoint, and the process leaves the group.
+    public func stop() {
+        state.withLock { $0.stopping = true }
+    }
+
+    private var logger: Logger { pipelineConfiguration.logger }
+
+    /// The group's rebalance callback, on the poll thread.
+    private func rebalance(
+        _ handle: OpaquePointer,
+        error: rd_kafka_resp_err_t,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        guard let partitions, let client = client.withLock({ $0 }) else {
+            rd_kafka_assign(handle, nil)
+            return
+        }
+        let elements = UnsafeMutableBufferPointer(start: partitions.pointee.elems, count: Int(partitions.pointee.cnt))
+        let listed = elements.map { KafkaPartition(topic: String(cString: $0.topic), partition: $0.partition) }
+        if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            // Each partition's queue stops feeding the consumer's queue before fetching starts.
+            var queues: [KafkaPartition: PartitionQueue] = [:]
+            for partition in listed {
+                guard let pointer = rd_kafka_queue_get_partition(handle, partition.topic, partition.partition) else {
+                    continue
+                }
+                rd_kafka_queue_forward(pointer, nil)
+                queues[partition] = PartitionQueue(pointer: pointer)
+            }
+            rd_kafka_assign(handle, partitions)
+            for (partition, queue) in queues { start(partition, client: client, queue: queue) }
+            logger.info("Kafka partitions assigned", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
+        } else {
+            let leaving = state.withLock { state in
+                listed.compactMap { state.copies.removeValue(forKey: $0) }
+            }
+            for copy in leaving { copy.pipeline.stop() }
+            for copy in leaving { copy.done.wait() }
+            rd_kafka_assign(handle, nil)
+            logger.info("Kafka partitions revoked", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
+        }
+    }
+
+    /// Starts the copy of one partition, restoring its last checkpoint.
+    private func start(_ partition: KafkaPartition, client: KafkaHandle, queue: PartitionQueue) {
+        let pipeline = Pipeline(
+            "\(groupID)-\(partition.topic)-\(partition.partition)",
+            configuration: pipelineConfiguration
+        )
+        let records = pipeline.source(
+            KafkaPartitionSource(partition: partition, client: client, queue: queue),
+            name: "kafka"
+        )
+        build(pipeline, records, partition)
+        let done = DispatchSemaphore(value: 0)
+        state.withLock { $0.copies[partition] = Copy(pipeline: pipeline, done: done) }
+        let checkpoints = CheckpointConfiguration.every(
+            checkpointInterval,
+            in: "\(checkpointDirectory)/\(partition.topic)-\(partition.partition)"
+        )
+        Task { [self] in
+            do {
+                try await pipeline.run(checkpoints: checkpoints)
+            } catch {
+                logger.error("pipeline copy failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                state.withLock { state in
+                    if state.failure == nil { state.failure = error }
+                    state.stopping = true
+                }
+            }
+            done.signal()
+        }
+    }
+}
