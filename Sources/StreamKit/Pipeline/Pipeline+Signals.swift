@@ -12,13 +12,23 @@ extension Pipeline {
     /// - Important: It changes the process's handling of both signals for as long as the process
     ///   lives. A second signal while stopping ends the process at once.
     public func stopOnTermination() {
+        Self.onTermination { [self] in stop() }
+    }
+
+    /// Runs `action` when the process receives SIGINT or SIGTERM, instead of letting the signal end
+    /// the process: for programs that stop more than one pipeline, or stop other things first (an
+    /// HTTP server before the pipeline behind it). A second signal ends the process at once.
+    ///
+    /// - Important: It changes the process's handling of both signals for as long as the process
+    ///   lives.
+    public static func onTermination(_ action: @escaping @Sendable () -> Void) {
+        let count = SignalCount()
         for signal in [SIGINT, SIGTERM] {
             Foundation.signal(signal, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-            let count = SignalCount()
-            source.setEventHandler { [self] in
+            source.setEventHandler {
                 if count.increment() > 1 { exit(128 + signal) }
-                stop()
+                action()
             }
             source.resume()
             SignalSources.keep(source)

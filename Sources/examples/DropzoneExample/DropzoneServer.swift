@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Hummingbird
 import Logging
@@ -88,13 +87,7 @@ public final class DropzoneStop: Sendable {
     /// Creates a signal; `handlesTermination` also raises it on SIGINT and SIGTERM.
     public init(handlesTermination: Bool = true) {
         guard handlesTermination else { return }
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in raise() }
-            source.resume()
-            SignalSources.keep(source)
-        }
+        Pipeline.onTermination { [self] in raise() }
     }
 
     /// Raises the signal: runs the actions once.
@@ -115,18 +108,5 @@ public final class DropzoneStop: Sendable {
             return false
         }
         if now { action() }
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-private enum SignalSources {
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
-    private static let lock = NSLock()
-
-    /// `sources` is only touched with `lock` held, which makes the `nonisolated(unsafe)` safe.
-    static func keep(_ source: any DispatchSourceSignal) {
-        lock.lock()
-        sources.append(source)
-        lock.unlock()
     }
 }

@@ -72,14 +72,7 @@ let group_ = KafkaPartitionedPipelines(
             name: "minute-sums"
         )
 }
-let signals = [SIGINT, SIGTERM].map { number in
-    signal(number, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-    source.setEventHandler { group_.stop() }
-    source.resume()
-    return source
-}
+Pipeline.onTermination { group_.stop() }
 print("kafka-scale-out: group \(group) on \(topic), checkpoints in \(checkpoints)")
 try await group_.run()
-_ = signals
 print("kafka-scale-out: stopped")
