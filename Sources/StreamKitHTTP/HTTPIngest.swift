@@ -34,6 +34,8 @@ public struct HTTPIngest: Sendable {
     public var maximumBodySize: Int
     /// Checks a body; returns why it is refused, or `nil` to accept it.
     public var validate: @Sendable ([UInt8]) -> IngestRejection?
+    /// Accepted requests, made once: a metric handle costs a registry lookup.
+    private let accepted = Counter(label: "streamkit_http_ingest_total", dimensions: [("status", "202")])
 
     /// Creates an endpoint.
     public init(
@@ -95,8 +97,6 @@ public struct HTTPIngest: Sendable {
             ]
         )
     }
-
-    private var accepted: Counter { Counter(label: "streamkit_http_ingest_total", dimensions: [("status", "202")]) }
 
     /// A value of a small JSON answer.
     enum AnswerValue {
