@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "StreamKitKafka", targets: ["StreamKitKafka"]),
         .library(name: "StreamKitPrometheus", targets: ["StreamKitPrometheus"]),
         .library(name: "StreamKitHTTP", targets: ["StreamKitHTTP"]),
+        // The examples' libraries, exported so that the benchmark package measures them as they are.
+        .library(name: "ElectricityExample", targets: ["ElectricityExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),

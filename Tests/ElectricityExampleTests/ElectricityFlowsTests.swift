@@ -145,12 +145,72 @@ import Testing
         for month in ["2017-01", "2020-02", "2024-10"] {
             #expect(months[month]?.flows["CH_IT_MWh"] == itExportByMonth[month], "CH→IT in \(month)")
         }
+        #expect(spikes(tables.spikes.sorted) == Self.spikesComputedIndependently(text))
+        #expect(
+            tables.spikes.sorted.contains {
+                $0.localTime == "2023-01-08T06:00:00+01:00" && $0.column == "FR_CH_MWh" && $0.value == 23_635
+                    && $0.baseline == 4269
+            }
+        )
         #expect(days["2017-10-29"]?.expectedHours == 25)
         #expect(days["2023-02-09"]?.missingHours == 12)
         #expect(tables.rejected.elements.isEmpty)
     }
 
     static let realFile = "../shared/data/ogd107_strom_import_export.csv"
+
+    /// A spike as the independent computation sees it: column, hour (s since the epoch), value and
+    /// baseline.
+    struct Spike: Hashable {
+        var column: Int
+        var hour: Int
+        var value: Double
+        var baseline: Double
+    }
+
+    func spikes(_ rows: [SpikeRow]) -> Set<Spike> {
+        Set(
+            rows.map { row in
+                Spike(
+                    column: Flow.allCases.firstIndex { flow in flow.column == row.column }!,
+                    hour: Int(row.time.microseconds / 1_000_000),
+                    value: row.value,
+                    baseline: row.baseline
+                )
+            }
+        )
+    }
+
+    /// The spikes of the file by brute force, with Foundation's date parsing: the last row of each
+    /// hour counts; an hour is a spike when at least 24 of the preceding 168 hours are present,
+    /// and its value is above 1.5 × their largest value and at least 2,000 MWh more.
+    static func spikesComputedIndependently(_ text: String) -> Set<Spike> {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ssZ"
+        var hours: [Int: [Double]] = [:]
+        for line in text.split(whereSeparator: \.isNewline).dropFirst() {
+            let fields = line.split(separator: ",")
+            let hour = Int(formatter.date(from: String(fields[0]))!.timeIntervalSince1970)
+            hours[hour] = fields[1...8].map { Double($0)! }
+        }
+        let times = hours.keys.sorted()
+        var found: Set<Spike> = []
+        var from = 0
+        for (index, time) in times.enumerated() {
+            while times[from] < time - 168 * 3600 { from += 1 }
+            guard index - from >= 24 else { continue }
+            for column in 0..<8 {
+                let value = hours[time]![column]
+                guard value >= 2000 else { continue }
+                let baseline = times[from..<index].map { hours[$0]![column] }.max()!
+                if value > 1.5 * baseline && value - baseline >= 2000 {
+                    found.insert(Spike(column: column, hour: time, value: value, baseline: baseline))
+                }
+            }
+        }
+        return found
+    }
 
     @Test func realTimeOverMosquittoGivesTheRowsOfBatchMode() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flows-\(UUID().uuidString)").path
@@ -161,8 +221,13 @@ import Testing
             .write(toFile: file, atomically: true, encoding: .utf8)
         let batch = try ElectricityRunner.Tables(directory: nil)
         try await ElectricityRunner.batch(file: file, tables: batch)
-        // In real time the last day never closes: no watermark passes its midnight.
+        // In real time the last day never closes: no watermark passes its midnight; nor are its
+        // last hours judged for spikes.
         let expected = Array(batch.days.sorted.dropLast())
+        let lastDay = try #require(batch.days.sorted.last)
+        let expectedSpikes = batch.spikes.sorted.filter { $0.time < lastDay.start }
+        // The generator's planted spike: day 7 from 20 October, 06:00.
+        #expect(expectedSpikes.contains { $0.localTime == "2021-10-27T06:00:00+02:00" })
 
         let mqtt = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "flows-live")
         let live = try ElectricityRunner.Tables(directory: nil)
@@ -171,7 +236,7 @@ import Testing
                 while !source.current.isSubscribed { try await Task.sleep(for: .milliseconds(20)) }
                 try await ElectricityRunner.replay(file: file, mqtt: mqtt, topic: "flows", hourEvery: .zero)
                 let deadline = Date().addingTimeInterval(30)
-                while live.days.sorted != expected && Date() < deadline {
+                while (live.days.sorted != expected || live.spikes.sorted != expectedSpikes) && Date() < deadline {
                     try await Task.sleep(for: .milliseconds(50))
                 }
             } catch {
@@ -180,6 +245,7 @@ import Testing
             pipeline.stop()
         }
         #expect(live.days.sorted == expected)
+        #expect(live.spikes.sorted == expectedSpikes)
         #expect(expected.contains { $0.expectedHours == 25 })  // 31 October, with its out-of-order rows
     }
 }

@@ -6,8 +6,9 @@ import StreamKit
 ///
 /// ```
 /// lines ─▶ parse ─┬▶ event time (2 h bound: the autumn rows are an hour out of order)
-///                 │     └▶ local days, ISO weeks, months in Europe/Zurich ─▶ totals per flow,
-///                 │        imports, exports, net import, hours present and missing, corrections
+///                 │     ├▶ local days, ISO weeks, months in Europe/Zurich ─▶ totals per flow,
+///                 │     │  imports, exports, net import, hours present and missing, corrections
+///                 │     └▶ spike detector (keyed state: two weeks of hours) ─▶ spikes
 ///                 └▶ rejected lines (line, reason, text)
 /// ```
 ///
@@ -33,6 +34,9 @@ public enum ElectricityGraph {
         public var weeks: DataStream<PeriodRow>
         /// Totals per month.
         public var months: DataStream<PeriodRow>
+        /// Hours far above the rolling baseline of their column (see ``SpikeRule``), and rows
+        /// that clear such an hour after a correction.
+        public var spikes: DataStream<SpikeRow>
         /// Lines that could not be read.
         public var rejected: DataStream<ErrorRecord>
     }
@@ -41,7 +45,12 @@ public enum ElectricityGraph {
     /// - Parameters:
     ///   - lines: The lines.
     ///   - allowedLateness: How long after a period fired a correction still updates it.
-    public static func build(lines: DataStream<String>, allowedLateness: Duration = .hours(24 * 35)) -> Outputs {
+    ///   - spikeRule: When an hour counts as a spike.
+    public static func build(
+        lines: DataStream<String>,
+        allowedLateness: Duration = .hours(24 * 35),
+        spikeRule: SpikeRule = SpikeRule()
+    ) -> Outputs {
         let rows = lines.tryMap(name: "parse") { try FlowRow.parse($0) }
         let keyed =
             rows
@@ -56,6 +65,7 @@ public enum ElectricityGraph {
             days: totals(.days(in: timeZone), .day, "days"),
             weeks: totals(.weeks(in: timeZone), .weekOfYear, "weeks"),
             months: totals(.months(in: timeZone), .month, "months"),
+            spikes: keyed.process(SpikeDetector(rule: spikeRule), name: "spikes"),
             rejected: rows.errors
         )
     }

@@ -1,20 +1,41 @@
 import Foundation
 
 /// An HTML report of a run, with SVG charts drawn here (no script, no library): daily imports and
-/// exports over time, the daily net balance, monthly imports per partner country, and a table of
-/// the months with their leading partners and the longest runs of net-import and net-export days.
+/// exports over time, the daily net balance, monthly imports per partner country; a table of the
+/// months with their peak days and leading partners, the longest runs of net-import and net-export
+/// days, and the spikes.
 public enum ElectricityReport {
     /// The report's HTML.
-    public static func html(days: [PeriodRow], months: [PeriodRow]) -> String {
-        let runs = Self.runs(days)
+    /// - Parameters:
+    ///   - days: The daily rows, in order.
+    ///   - months: The monthly rows, in order.
+    ///   - spikes: The spikes, in order.
+    public static func html(days: [PeriodRow], months: [PeriodRow], spikes: [SpikeRow] = []) -> String {
+        let runs = RunRow.runs(in: days)
+        let longestImport = RunRow.longest(.netImport, in: runs)
+        let longestExport = RunRow.longest(.netExport, in: runs)
+        let peaks = PeakRow.peaks(in: days)
+        let peaksByMonth = Dictionary(uniqueKeysWithValues: peaks.map { ($0.period, $0) })
         let incomplete = days.filter { $0.missingHours > 0 }.count
         let corrected = days.map { $0.replacedRows }.reduce(0, +)
         var rows = ""
         for month in months {
+            let peak = peaksByMonth[month.period]
             rows += "<tr><td>\(month.period)</td><td>\(mwh(month.imports))</td><td>\(mwh(month.exports))</td>"
             rows += "<td class=\"\(month.netImport >= 0 ? "imp" : "exp")\">\(mwh(month.netImport))</td>"
             rows += "<td>\(month.largestImportPartner)</td><td>\(month.largestExportPartner)</td>"
+            rows += "<td>\(peak.map { "\($0.peakImportDay) (\(mwh($0.peakImports)))" } ?? "")</td>"
+            rows += "<td>\(peak.map { "\($0.peakExportDay) (\(mwh($0.peakExports)))" } ?? "")</td>"
             rows += "<td>\(month.missingHours)</td></tr>\n"
+        }
+        var summary = ""
+        if let all = peaks.last {
+            summary = """
+                <p>Peak import day: <b>\(all.peakImportDay)</b> (\(mwh(all.peakImports)) MWh); peak export day:
+                <b>\(all.peakExportDay)</b> (\(mwh(all.peakExports)) MWh). Largest partner for imports:
+                <b>\(all.largestImportPartner)</b> (\(mwh(all.largestImports)) MWh); for exports:
+                <b>\(all.largestExportPartner)</b> (\(mwh(all.largestExports)) MWh).</p>
+                """
         }
         return """
             <!doctype html>
@@ -23,15 +44,17 @@ public enum ElectricityReport {
               body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; max-width: 1100px; }
               h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.5rem; }
               svg { width: 100%; height: auto; background: #fbfbfb; border: 1px solid #ddd; }
-              table { border-collapse: collapse; font-size: .85rem; } td, th { padding: .2rem .6rem; text-align: right; }
+              table { border-collapse: collapse; font-size: .85rem; }
+              td, th { padding: .2rem .6rem; text-align: right; white-space: nowrap; }
               th { border-bottom: 1px solid #999; } .imp { color: #b33; } .exp { color: #286; }
               .legend span { margin-right: 1rem; } .meta { color: #666; font-size: .85rem; }
             </style></head><body>
             <h1>Swiss cross-border electricity flows</h1>
             <p class="meta">\(days.first?.period ?? "") to \(days.last?.period ?? ""): \(days.count) days,
-            \(incomplete) incomplete, \(corrected) corrected hours.
-            Longest run of net-import days: \(runs.imports.length) (from \(runs.imports.start));
-            of net-export days: \(runs.exports.length) (from \(runs.exports.start)).</p>
+            \(incomplete) incomplete, \(corrected) corrected hours, \(spikes.count) spikes.
+            Longest run of net-import days: \(longestImport?.days ?? 0) (from \(longestImport?.first ?? "-"));
+            of net-export days: \(longestExport?.days ?? 0) (from \(longestExport?.first ?? "-")).</p>
+            \(summary)
             <h2>Daily imports and exports (MWh)</h2>
             <p class="legend"><span class="imp">■ imports</span><span class="exp">■ exports</span></p>
             \(lines(days))
@@ -41,9 +64,43 @@ public enum ElectricityReport {
             \(partners(months))
             <h2>Months</h2>
             <table><tr><th>month</th><th>imports</th><th>exports</th><th>net import</th><th>largest import from</th>
-            <th>largest export to</th><th>missing hours</th></tr>
+            <th>largest export to</th><th>peak import day</th><th>peak export day</th><th>missing hours</th></tr>
             \(rows)</table>
+            <h2>Longest runs of net-import and net-export days</h2>
+            \(runsTable(runs))
+            <h2>Spikes: hours above 1.5 × the column's largest value of the preceding week, and 2,000 MWh more</h2>
+            \(spikesTable(spikes))
             </body></html>
+            """
+    }
+
+    /// The five longest runs of each kind.
+    static func runsTable(_ runs: [RunRow]) -> String {
+        var rows = ""
+        for kind in [RunRow.Kind.netImport, .netExport] {
+            let longest = runs.filter { $0.kind == kind }.sorted { $0.days > $1.days }.prefix(5)
+            for run in longest {
+                rows +=
+                    "<tr><td class=\"\(kind == .netImport ? "imp" : "exp")\">\(kind == .netImport ? "net import" : "net export")</td>"
+                rows +=
+                    "<td>\(run.first)</td><td>\(run.last)</td><td>\(run.days)</td><td>\(mwh(run.netImport))</td></tr>\n"
+            }
+        }
+        return
+            "<table><tr><th>kind</th><th>first day</th><th>last day</th><th>days</th><th>net import</th></tr>\n\(rows)</table>"
+    }
+
+    /// The spikes, at most 100.
+    static func spikesTable(_ spikes: [SpikeRow]) -> String {
+        guard !spikes.isEmpty else { return "<p>none</p>" }
+        var rows = ""
+        for spike in spikes.prefix(100) {
+            rows += "<tr><td>\(spike.localTime)</td><td>\(spike.column)</td><td>\(mwh(spike.value))</td>"
+            rows += "<td>\(mwh(spike.baseline))</td><td>\(spike.baselineHours)</td></tr>\n"
+        }
+        return """
+            <table><tr><th>hour (Swiss time)</th><th>column</th><th>MWh</th><th>baseline</th><th>baseline hours</th></tr>
+            \(rows)</table>
             """
     }
 
@@ -125,24 +182,5 @@ public enum ElectricityReport {
         let legend = colors.sorted { $0.key < $1.key }.map { "<span style=\"color:\($0.value)\">■ \($0.key)</span>" }
         return
             "<p class=\"legend\">\(legend.joined())</p><svg viewBox=\"0 0 \(Int(width)) \(Int(height))\">\(bars)</svg>"
-    }
-
-    /// The longest runs of consecutive net-import and net-export days.
-    static func runs(_ days: [PeriodRow]) -> (
-        imports: (length: Int, start: String), exports: (length: Int, start: String)
-    ) {
-        var best = (imports: (length: 0, start: "-"), exports: (length: 0, start: "-"))
-        var current = (importing: true, length: 0, start: "")
-        for day in days {
-            let importing = day.netImport >= 0
-            if current.length > 0 && importing == current.importing {
-                current.length += 1
-            } else {
-                current = (importing, 1, day.period)
-            }
-            if importing && current.length > best.imports.length { best.imports = (current.length, current.start) }
-            if !importing && current.length > best.exports.length { best.exports = (current.length, current.start) }
-        }
-        return best
     }
 }

@@ -13,33 +13,56 @@ public enum ElectricityRunner {
         public var weeks: PeriodTable
         /// Totals per month.
         public var months: PeriodTable
+        /// Hours far above the rolling baseline of their column.
+        public var spikes: SpikeTable
         /// Lines that could not be read.
         public var rejected: CollectingSink<ErrorRecord>
+        /// Where the tables are written, if anywhere.
+        public let directory: String?
 
         /// Tables written under `directory` (or kept in memory only, when `nil`).
         public init(directory: String?) throws {
             if let directory {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
+            self.directory = directory
             days = PeriodTable(path: directory.map { "\($0)/days" })
             weeks = PeriodTable(path: directory.map { "\($0)/weeks" })
             months = PeriodTable(path: directory.map { "\($0)/months" })
+            spikes = SpikeTable(path: directory.map { "\($0)/spikes" })
             rejected = CollectingSink()
+        }
+
+        /// The runs of net-import and net-export days, from the daily rows so far.
+        public var runs: [RunRow] { RunRow.runs(in: days.sorted) }
+
+        /// The peak days and leading partners per month and for the whole run, from the daily rows
+        /// so far.
+        public var peaks: [PeakRow] { PeakRow.peaks(in: days.sorted) }
+
+        /// Writes the tables derived from the daily rows (`runs` and `peaks`, as CSV and JSON)
+        /// and the HTML report, when the tables have a directory.
+        public func writeSummaries() throws {
+            guard let directory else { return }
+            let days = self.days.sorted
+            try writeTable(RunRow.runs(in: days), to: "\(directory)/runs")
+            try writeTable(PeakRow.peaks(in: days), to: "\(directory)/peaks")
+            let report = ElectricityReport.html(days: days, months: months.sorted, spikes: spikes.sorted)
+            try report.write(toFile: "\(directory)/report.html", atomically: true, encoding: .utf8)
         }
 
         func attach(_ outputs: ElectricityGraph.Outputs) {
             outputs.days.sink(days, name: "days-table")
             outputs.weeks.sink(weeks, name: "weeks-table")
             outputs.months.sink(months, name: "months-table")
+            outputs.spikes.sink(spikes, name: "spikes-table")
             outputs.rejected.sink(rejected, name: "rejected")
         }
     }
 
     /// Batch mode: the file's lines through the graph; a progress bar on standard error.
     public static func batch(file: String, tables: Tables, showsProgress: Bool = false) async throws {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        if lines.first?.hasPrefix("Datetime") == true { lines.removeFirst() }
+        let lines = try dataLines(of: file)
         let total = lines.count
         let pipeline = Pipeline("electricity-flows-batch")
         var stream = pipeline.source(lines, name: "csv")
@@ -52,11 +75,13 @@ public enum ElectricityRunner {
         }
         tables.attach(ElectricityGraph.build(lines: stream))
         try await pipeline.run()
+        try tables.writeSummaries()
     }
 
     /// Real-time mode: lines from MQTT as they arrive; daily rows are emitted when the watermark
-    /// passes local midnight and printed. `stop`, when given, runs beside the pipeline with the
-    /// source's counters, and may stop it.
+    /// passes local midnight and printed, spikes when the watermark reaches their hour. `stop`,
+    /// when given, runs beside the pipeline with the source's counters, and may stop it. The
+    /// derived tables (runs, peaks) and the report are written when the pipeline stops.
     public static func live(
         mqtt: MQTTConfiguration,
         topic: String,
@@ -78,6 +103,15 @@ public enum ElectricityRunner {
                 },
                 name: "print-days"
             )
+            outputs.spikes.sink(
+                PrintSink {
+                    $0.isSpike
+                        ? "spike: \($0.column) \(PeriodRow.number($0.value)) MWh at \($0.localTime), "
+                            + "baseline \(PeriodRow.number($0.baseline)) MWh"
+                        : "spike cleared by a correction: \($0.column) at \($0.localTime)"
+                },
+                name: "print-spikes"
+            )
         }
         pipeline.stopOnTermination()
         if let stop {
@@ -88,14 +122,32 @@ public enum ElectricityRunner {
         } else {
             try await pipeline.run()
         }
+        try tables.writeSummaries()
+    }
+
+    /// The lines of a file without its header (`Datetime,…`), split at line feeds and carriage
+    /// returns (the real file ends its lines with CR LF), without empty lines.
+    public static func dataLines(of file: String) throws -> [String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        var lines: [String] = []
+        lines.reserveCapacity(data.count / 40)
+        data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == 10 || bytes[index] == 13 {
+                if index > start {
+                    lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                }
+                start = index + 1
+            }
+        }
+        if lines.first?.hasPrefix("Datetime") == true { lines.removeFirst() }
+        return lines
     }
 
     /// Publishes the file's lines to `topic`, one hour of data every `hourEvery`, with QoS 1.
     public static func replay(file: String, mqtt: MQTTConfiguration, topic: String, hourEvery: Duration) async throws {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        if lines.first?.hasPrefix("Datetime") == true { lines.removeFirst() }
-        let rows = lines
+        let rows = try dataLines(of: file)
         let paced = AsyncStream<[UInt8]> { continuation in
             let task = Task {
                 let clock = ContinuousClock()

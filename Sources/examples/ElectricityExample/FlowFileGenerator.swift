@@ -8,7 +8,9 @@ import StreamKit
 /// - local days of 23 and 25 hours, and on each autumn change the rows sorted as strings, so that
 ///   `02:00:00+0100` comes before `02:00:00+0200` (an hour out of order in UTC);
 /// - quarter-hour fractions in the DE columns from August 2021;
-/// - incomplete days (hours missing), corrections that repeat an hour later in the file, spikes;
+/// - incomplete days (hours missing), corrections that repeat an hour later in the file, spikes
+///   (FR→CH 20,000 to 24,000 MWh in a random hour now and then, and always
+///   ``plantedSpikeMWh`` at 06:00 on day ``plantedSpikeDay``);
 /// - realistic magnitudes: net import in winter, net export in summer, CH→IT the largest flow.
 public struct FlowFileGenerator: Sendable {
     /// The first local day.
@@ -68,6 +70,9 @@ public struct FlowFileGenerator: Sendable {
                 flows[5] += Double(random.next() % 4) / 4
             }
             if random.unit() < 0.0005 { flows[2] = 20_000 + (random.unit() * 4000).rounded() }  // a spike
+            if dayIndex == Self.plantedSpikeDay && calendar.component(.hour, from: hour) == 6 {
+                flows[2] = Self.plantedSpikeMWh  // the spike the tests look for, as on 8 January 2023
+            }
             let missing = dayIndex % 97 == 50 && calendar.component(.hour, from: hour) % 6 == 3
             if !missing {
                 let line = Self.line(formatter.string(from: hour), flows)
@@ -88,6 +93,11 @@ public struct FlowFileGenerator: Sendable {
         }
         return [FlowRow.header] + lines
     }
+
+    /// The day (counted from the first, which is 0) whose 06:00 carries a planted FR→CH spike.
+    public static let plantedSpikeDay = 7
+    /// The planted spike's MWh: the real file's FR→CH on 8 January 2023 at 06:00.
+    public static let plantedSpikeMWh = 23_635.0
 
     static func line(_ time: String, _ flows: [Double]) -> String {
         let net = flows[0..<4].reduce(0, +) - flows[4..<8].reduce(0, +)

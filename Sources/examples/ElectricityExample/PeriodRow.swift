@@ -34,16 +34,18 @@ public struct PeriodRow: Sendable, Codable, Hashable {
 
     /// Makes the row of a window's totals.
     public init(window: Window, totals: FlowTotals.Output, unit: Calendar.Component) {
-        let calendar = ElectricityGraph.calendar
-        let startDate = Date(timeIntervalSince1970: Double(window.start.microseconds) / 1e6)
-        let parts = calendar.dateComponents([.year, .month, .day, .yearForWeekOfYear, .weekOfYear], from: startDate)
+        // The window starts at local midnight; its date and ISO week by integer arithmetic (a
+        // `Calendar` per row costs more than the rest of the row).
+        let date = CivilDate(localMidnight: window.start.microseconds)
         switch unit {
         case .weekOfYear:
-            period = String(format: "%04d-W%02d", parts.yearForWeekOfYear!, parts.weekOfYear!)
+            let week = date.isoWeek
+            period = "\(CivilDate.padded(week.year, 4))-W\(CivilDate.padded(week.week, 2))"
         case .month:
-            period = String(format: "%04d-%02d", parts.year!, parts.month!)
+            period = "\(CivilDate.padded(date.year, 4))-\(CivilDate.padded(date.month, 2))"
         default:
-            period = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+            period =
+                "\(CivilDate.padded(date.year, 4))-\(CivilDate.padded(date.month, 2))-\(CivilDate.padded(date.day, 2))"
         }
         start = window.start
         end = window.end
@@ -63,6 +65,18 @@ public struct PeriodRow: Sendable, Codable, Hashable {
             }!.partner
     }
 
+    /// Formats MWh as the tables write them: integers without a fraction (`2953`, `2293.5`).
+    public static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}
+
+extension PeriodRow: TableRow {
+    /// One row per period: a period emitted again after a correction replaces the earlier row.
+    public var tableKey: String { period }
+    /// Ordered by start.
+    public static func ordered(_ lhs: PeriodRow, _ rhs: PeriodRow) -> Bool { lhs.start < rhs.start }
+
     /// The CSV header of ``csvLine``.
     public static let csvHeader =
         "period,start,end," + Flow.allCases.map(\.column).joined(separator: ",")
@@ -74,9 +88,5 @@ public struct PeriodRow: Sendable, Codable, Hashable {
             + [Self.number(imports), Self.number(exports), Self.number(netImport)]
             + [hours, expectedHours, missingHours, replacedRows].map(String.init)
             + [largestImportPartner, largestExportPartner]).joined(separator: ",")
-    }
-
-    static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }

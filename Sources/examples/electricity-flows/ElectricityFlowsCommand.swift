@@ -1,9 +1,9 @@
 // electricity-flows: Mike's pipeline. Hourly Swiss cross-border electricity flows to daily, weekly
-// and monthly totals with net import, in batch over the CSV file or in real time from MQTT — one
-// graph for both.
+// and monthly totals with net import, peak days, runs and spikes, in batch over the CSV file or in
+// real time from MQTT — one graph for both.
 //
 //   swift run electricity-flows generate flows.csv            # a file with the real file's traps
-//   swift run electricity-flows batch flows.csv --out out/     # tables as CSV and JSON
+//   swift run electricity-flows batch flows.csv --out out/     # tables as CSV and JSON, HTML report
 //   swift run electricity-flows live --broker 127.0.0.1:1883   # the same graph from MQTT
 //   swift run electricity-flows replay flows.csv --broker 127.0.0.1:1883 --hour-every-ms 10
 
@@ -45,9 +45,23 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
             for record in tables.rejected.elements.prefix(5) { print("  \(record)") }
             let incomplete = days.filter { $0.missingHours > 0 }
             print("incomplete days: \(incomplete.count); corrected hours: \(days.map(\.replacedRows).reduce(0, +))")
-            let report = ElectricityReport.html(days: days, months: tables.months.sorted)
-            try report.write(toFile: "\(out)/report.html", atomically: true, encoding: .utf8)
-            print("tables in \(out)/: days, weeks, months (.csv, .json); report: \(out)/report.html")
+            let spikes = tables.spikes.sorted
+            print("spikes: \(spikes.count)")
+            for spike in spikes.prefix(5) {
+                print(
+                    "  \(spike.localTime) \(spike.column): \(PeriodRow.number(spike.value)) MWh, "
+                        + "baseline \(PeriodRow.number(spike.baseline)) MWh"
+                )
+            }
+            if let all = tables.peaks.last {
+                print(
+                    "peak import day \(all.peakImportDay) (\(PeriodRow.number(all.peakImports)) MWh), "
+                        + "peak export day \(all.peakExportDay) (\(PeriodRow.number(all.peakExports)) MWh)"
+                )
+            }
+            print(
+                "tables in \(out)/: days, weeks, months, spikes, runs, peaks (.csv, .json); report: \(out)/report.html"
+            )
         }
     }
 
