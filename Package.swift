@@ -145,13 +145,16 @@ let package = Package(
         // batch (a CSV file) and in real time (MQTT) with one graph.
         .target(
             name: "ElectricityExample",
-            dependencies: ["StreamKit", "StreamKitMQTT"],
+            dependencies: ["StreamKit", "StreamKitMQTT", "StreamKitKafka"],
             path: "Sources/examples/ElectricityExample",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "electricity-flows",
-            dependencies: ["ElectricityExample", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ElectricityExample", "StreamKitKafka", "StreamKitMQTT", "StreamKitPrometheus",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/examples/electricity-flows",
             swiftSettings: swiftSettings
         ),
@@ -220,7 +223,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ElectricityExampleTests",
-            dependencies: ["ElectricityExample", "StreamKitMQTT"],
+            dependencies: ["ElectricityExample", "StreamKitMQTT", "StreamKitKafka"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ElectricityExample
 import Foundation
 import StreamKit
+import StreamKitKafka
 import StreamKitMQTT
 import Testing
 
@@ -247,5 +248,50 @@ import Testing
         #expect(live.days.sorted == expected)
         #expect(live.spikes.sorted == expectedSpikes)
         #expect(expected.contains { $0.expectedHours == 25 })  // 31 October, with its out-of-order rows
+    }
+}
+
+extension ElectricityFlowsTests {
+    @Test func realTimeFromKafkaGivesTheRowsOfBatchMode() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flows-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = "\(directory)/flows.csv"
+        try (FlowFileGenerator(startYear: 2021, startMonth: 10, startDay: 20, days: 20).lines().joined(separator: "\n"))
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let batch = try ElectricityRunner.Tables(directory: nil)
+        try await ElectricityRunner.batch(file: file, tables: batch)
+        let expected = Array(batch.days.sorted.dropLast())
+        let lastDay = try #require(batch.days.sorted.last)
+        let expectedSpikes = batch.spikes.sorted.filter { $0.time < lastDay.start }
+
+        // librdkafka's mock cluster: the real protocol on loopback. One partition keeps file order.
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("flows", partitions: 1)
+        let kafka = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers)
+        try await ElectricityRunner.replay(file: file, kafka: kafka, topic: "flows", hourEvery: .zero)
+
+        let live = try ElectricityRunner.Tables(directory: nil)
+        try await ElectricityRunner.live(
+            kafka: kafka,
+            topic: "flows",
+            groupID: "flows-live",
+            tables: live,
+            prints: false
+        ) {
+            pipeline in
+            let deadline = Date().addingTimeInterval(60)
+            while (live.days.sorted != expected || live.spikes.sorted != expectedSpikes) && Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            pipeline.stop()
+        }
+        #expect(live.days.sorted == expected)
+        #expect(
+            live.weeks.sorted.filter { $0.end <= lastDay.start }
+                == batch.weeks.sorted.filter { $0.end <= lastDay.start }
+        )
+        #expect(live.spikes.sorted == expectedSpikes)
+        #expect(expected.contains { $0.expectedHours == 25 })
     }
 }

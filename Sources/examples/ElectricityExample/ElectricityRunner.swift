@@ -1,5 +1,6 @@
 import Foundation
 import StreamKit
+import StreamKitKafka
 import StreamKitMQTT
 import Synchronization
 
@@ -93,6 +94,37 @@ public enum ElectricityRunner {
         let source = MQTTSource(mqtt, topics: [topic], qos: .atLeastOnce)
         let lines = pipeline.source(source, name: "mqtt")
             .map(name: "text") { $0.text }
+        let statistics = source.statistics
+        try await run(pipeline, lines: lines, tables: tables, prints: prints) { pipeline in
+            await stop?(pipeline, statistics)
+        }
+    }
+
+    /// Real-time mode fed by Kafka: the same graph on the lines of `topic`, consumed in `groupID`.
+    /// Use a topic of one partition: the graph reads the file's order (a correction counts because
+    /// it comes later), which Kafka keeps within a partition only.
+    public static func live(
+        kafka: KafkaConfiguration,
+        topic: String,
+        groupID: String,
+        tables: Tables,
+        prints: Bool = true,
+        until stop: (@Sendable (Pipeline) async -> Void)? = nil
+    ) async throws {
+        let pipeline = Pipeline("electricity-flows-live")
+        let lines = pipeline.source(KafkaSource(kafka, topics: [topic], groupID: groupID), name: "kafka")
+            .map(name: "text") { String(decoding: $0.value ?? [], as: UTF8.self) }
+        try await run(pipeline, lines: lines, tables: tables, prints: prints, until: stop)
+    }
+
+    /// Builds the graph on `lines`, prints what closes, runs until stopped, writes the summaries.
+    static func run(
+        _ pipeline: Pipeline,
+        lines: DataStream<String>,
+        tables: Tables,
+        prints: Bool,
+        until stop: (@Sendable (Pipeline) async -> Void)?
+    ) async throws {
         let outputs = ElectricityGraph.build(lines: lines)
         tables.attach(outputs)
         if prints {
@@ -115,8 +147,7 @@ public enum ElectricityRunner {
         }
         pipeline.stopOnTermination()
         if let stop {
-            let statistics = source.statistics
-            let watcher = Task { await stop(pipeline, statistics) }
+            let watcher = Task { await stop(pipeline) }
             defer { watcher.cancel() }
             try await pipeline.run()
         } else {
@@ -147,8 +178,28 @@ public enum ElectricityRunner {
 
     /// Publishes the file's lines to `topic`, one hour of data every `hourEvery`, with QoS 1.
     public static func replay(file: String, mqtt: MQTTConfiguration, topic: String, hourEvery: Duration) async throws {
+        var configuration = mqtt
+        configuration.clientID = "electricity-replay-\(UInt32.random(in: 0...UInt32.max))"
+        let pipeline = Pipeline("electricity-replay")
+        pipeline.source(AsyncSequenceSource(try paced(file: file, hourEvery: hourEvery)), name: "file")
+            .sink(MQTTSink<[UInt8]>(configuration, topic: topic, qos: .atLeastOnce) { $0 }, name: "mqtt")
+        try await pipeline.run()
+    }
+
+    /// Produces the file's lines to `topic` (partition 0, in file order), one hour of data every
+    /// `hourEvery`; returns when the brokers acknowledged every line.
+    public static func replay(file: String, kafka: KafkaConfiguration, topic: String, hourEvery: Duration) async throws
+    {
+        let pipeline = Pipeline("electricity-replay")
+        pipeline.source(AsyncSequenceSource(try paced(file: file, hourEvery: hourEvery)), name: "file")
+            .sink(KafkaSink<[UInt8]>(kafka, topic: topic) { $0 }, name: "kafka")
+        try await pipeline.run()
+    }
+
+    /// The file's data lines, one every `hourEvery`.
+    static func paced(file: String, hourEvery: Duration) throws -> AsyncStream<[UInt8]> {
         let rows = try dataLines(of: file)
-        let paced = AsyncStream<[UInt8]> { continuation in
+        return AsyncStream<[UInt8]> { continuation in
             let task = Task {
                 let clock = ContinuousClock()
                 let start = clock.now
@@ -160,12 +211,6 @@ public enum ElectricityRunner {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
-        var configuration = mqtt
-        configuration.clientID = "electricity-replay-\(UInt32.random(in: 0...UInt32.max))"
-        let pipeline = Pipeline("electricity-replay")
-        pipeline.source(AsyncSequenceSource(paced), name: "file")
-            .sink(MQTTSink<[UInt8]>(configuration, topic: topic, qos: .atLeastOnce) { $0 }, name: "mqtt")
-        try await pipeline.run()
     }
 }
 

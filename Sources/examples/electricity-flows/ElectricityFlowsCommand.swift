@@ -6,12 +6,16 @@
 //   swift run electricity-flows batch flows.csv --out out/     # tables as CSV and JSON, HTML report
 //   swift run electricity-flows live --broker 127.0.0.1:1883   # the same graph from MQTT
 //   swift run electricity-flows replay flows.csv --broker 127.0.0.1:1883 --hour-every-ms 10
+//   swift run electricity-flows live --kafka 127.0.0.1:9092    # …or from Kafka (one partition)
+//   swift run electricity-flows replay flows.csv --kafka 127.0.0.1:9092
 
 import ArgumentParser
 import ElectricityExample
 import Foundation
 import StreamKit
+import StreamKitKafka
 import StreamKitMQTT
+import StreamKitPrometheus
 
 @main
 struct ElectricityFlowsCommand: AsyncParsableCommand {
@@ -66,18 +70,34 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
     }
 
     struct Live: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run the graph on lines arriving over MQTT.")
+        static let configuration = CommandConfiguration(abstract: "Run the graph on lines arriving over MQTT or Kafka.")
         @Option(help: "The MQTT broker as host:port.") var broker = "127.0.0.1:1883"
+        @Option(help: "Kafka bootstrap servers: read from Kafka instead of MQTT.") var kafka: String?
+        @Option(help: "The Kafka consumer group.") var group = "electricity-flows"
         @Option(help: "The topic the lines arrive on.") var topic = "electricity/flows"
         @Option(help: "Where the tables go.") var out = "data/electricity-live"
+        @Option(help: "Serve /metrics, /health and /ready on this port of 127.0.0.1.") var metricsPort: Int?
         func run() async throws {
+            var server: Task<Void, any Error>?
+            if let metricsPort {
+                let exporter = PrometheusExporter.bootstrap()
+                server = Task { try await exporter.run(port: metricsPort) }
+                print("metrics on http://127.0.0.1:\(metricsPort)/metrics")
+            }
+            defer { server?.cancel() }
+            let tables = try ElectricityRunner.Tables(directory: out)
+            if let kafka {
+                try await ElectricityRunner.live(
+                    kafka: KafkaConfiguration(bootstrapServers: kafka),
+                    topic: topic.replacingOccurrences(of: "/", with: "."),
+                    groupID: group,
+                    tables: tables
+                )
+                return
+            }
             var mqtt = try Self.mqttConfiguration(broker, clientID: "electricity-flows")
             mqtt.cleanSession = false
-            try await ElectricityRunner.live(
-                mqtt: mqtt,
-                topic: topic,
-                tables: try ElectricityRunner.Tables(directory: out)
-            )
+            try await ElectricityRunner.live(mqtt: mqtt, topic: topic, tables: tables)
         }
 
         /// The MQTT configuration of `--broker`, or the error that says how to write it.
@@ -91,12 +111,22 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
     }
 
     struct Replay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Publish a CSV file's lines to MQTT, paced.")
+        static let configuration = CommandConfiguration(abstract: "Publish a CSV file's lines to MQTT or Kafka, paced.")
         @Argument(help: "The CSV file.") var file: String
         @Option(help: "The MQTT broker as host:port.") var broker = "127.0.0.1:1883"
+        @Option(help: "Kafka bootstrap servers: produce to Kafka instead of MQTT.") var kafka: String?
         @Option(help: "The topic to publish to.") var topic = "electricity/flows"
         @Option(help: "Milliseconds between two hours of data (0: as fast as possible).") var hourEveryMs = 10
         func run() async throws {
+            if let kafka {
+                try await ElectricityRunner.replay(
+                    file: file,
+                    kafka: KafkaConfiguration(bootstrapServers: kafka),
+                    topic: topic.replacingOccurrences(of: "/", with: "."),
+                    hourEvery: .milliseconds(Int64(hourEveryMs))
+                )
+                return
+            }
             let mqtt = try Live.mqttConfiguration(broker, clientID: nil)
             try await ElectricityRunner.replay(
                 file: file,
