@@ -18,14 +18,22 @@ let package = Package(
     dependencies: [
         .package(path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        // The metrics overhead benchmark: StreamKit's metrics into swift-prometheus, on and off.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
+        // What the benchmark executables share: the thread their runner runs on.
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: swiftSettings),
         // The core engine against hand-written loops: windowed aggregation and a stateless chain.
         .executableTarget(
             name: "CoreBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                "BenchmarkSupport",
                 .product(name: "StreamKit", package: streamKitPackage),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Benchmarks/CoreBenchmarks",
             swiftSettings: swiftSettings,
@@ -39,10 +47,27 @@ let package = Package(
             name: "MQTTBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                "BenchmarkSupport",
                 .product(name: "StreamKit", package: streamKitPackage),
                 .product(name: "StreamKitMQTT", package: streamKitPackage),
             ],
             path: "Benchmarks/MQTTBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
+        // The electricity-flows example in batch mode over the whole flows file (the real one when
+        // present), and its parser alone.
+        .executableTarget(
+            name: "ElectricityBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                "BenchmarkSupport",
+                .product(name: "StreamKit", package: streamKitPackage),
+                .product(name: "ElectricityExample", package: streamKitPackage),
+            ],
+            path: "Benchmarks/ElectricityBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark")

@@ -57,6 +57,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     checkpointBenchmarks()
+    metricsOverheadBenchmarks()
 
     // Stateless map, filter, map.
     workloadBenchmark("Chain engine workers=1", reference: { Workload.chainReference }) {

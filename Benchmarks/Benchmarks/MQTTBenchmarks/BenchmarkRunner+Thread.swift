@@ -1,45 +1,12 @@
 import Benchmark
-import Foundation
+import BenchmarkSupport
 
-/// (The same as `CoreBenchmarks/RunnerThread.swift`: each benchmark executable needs its own.)
-///
-/// Benchmark's runner (`BenchmarkRunner.run()`, a nonisolated async function, so on the global
-/// concurrent executor) runs each async benchmark with `Benchmark.runAsync()`, which blocks its
-/// thread in `DispatchSemaphore.wait()` until the benchmark's `Task` is done. That takes one of the
-/// global executor's threads (as many as there are cores) away from the benchmark for the whole
-/// run. Running the runner on a thread of its own leaves every core to the measured code.
+/// Runs the benchmark runner on a thread of its own, so that every core is left to the measured
+/// code (see `RunnerThread`).
 extension BenchmarkRunner {
     static func main() async {
         await withTaskExecutorPreference(RunnerThread()) {
             await Benchmark::BenchmarkRunner.setupBenchmarkRunner(registerBenchmarks: registerBenchmarks)
         }
-    }
-}
-
-/// A task executor that runs its jobs on one thread of its own.
-///
-/// `@unchecked Sendable` is safe: `jobs` is only touched with `condition` locked.
-final class RunnerThread: TaskExecutor, @unchecked Sendable {
-    private let condition = NSCondition()
-    private var jobs: [UnownedJob] = []
-
-    init() {
-        Thread { [self] in
-            while true {
-                condition.lock()
-                while jobs.isEmpty { condition.wait() }
-                let job = jobs.removeFirst()
-                condition.unlock()
-                job.runSynchronously(on: asUnownedTaskExecutor())
-            }
-        }.start()
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        condition.lock()
-        jobs.append(job)
-        condition.signal()
-        condition.unlock()
     }
 }
