@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "StreamKitHTTP", targets: ["StreamKitHTTP"]),
         // The examples' libraries, exported so that the benchmark package measures them as they are.
         .library(name: "ElectricityExample", targets: ["ElectricityExample"]),
+        .library(name: "IoTExample", targets: ["IoTExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),

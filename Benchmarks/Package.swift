@@ -73,5 +73,21 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark")
             ]
         ),
+        // The IoT example's whole graph, from mosquitto to the raw archive and the SQLite BI store.
+        .executableTarget(
+            name: "IoTBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                "BenchmarkSupport",
+                .product(name: "StreamKit", package: streamKitPackage),
+                .product(name: "StreamKitMQTT", package: streamKitPackage),
+                .product(name: "IoTExample", package: streamKitPackage),
+            ],
+            path: "Benchmarks/IoTBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
     ]
 )
