@@ -50,9 +50,10 @@ public final class RawLog: @unchecked Sendable {
     private var failure: RawLogError?
     private var closed = false
     private var writerDone = false
-    private var readers: [Int: CheckedContinuation<Int64, Never>] = [:]
+    private var readers: [Int: CheckedContinuation<(end: Int64, closed: Bool), Never>] = [:]
     private var nextReader = 0
     private var syncCount = 0
+    private var durableCount: Int64 = 0
 
     private let appends = Counter(label: "streamkit_rawlog_records_total")
     private let syncCounter = Counter(label: "streamkit_rawlog_syncs_total")
@@ -64,8 +65,19 @@ public final class RawLog: @unchecked Sendable {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
+            // The folders made here must survive a power loss too: each new one's entry is synced
+            // in its parent.
+            var missing: [String] = []
+            var folder = directory
+            while !folder.isEmpty && folder != "/" && !FileManager.default.fileExists(atPath: folder) {
+                missing.append(folder)
+                folder = (folder as NSString).deletingLastPathComponent
+            }
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                for created in missing { try Self.syncDirectory(of: created) }
+            } catch let error as RawLogError {
+                throw error
             } catch {
                 throw RawLogError(path: path, reason: "cannot create its directory: \(error)")
             }
@@ -76,6 +88,7 @@ public final class RawLog: @unchecked Sendable {
         do {
             let (lines, end) = try Self.recover(descriptor, path: path)
             nextID = lines + 1
+            durableCount = lines
             durableEnd = end
             if !existed { try Self.syncDirectory(of: path) }
         } catch {
@@ -95,6 +108,8 @@ public final class RawLog: @unchecked Sendable {
     public func append(_ body: [UInt8], received: Timestamp = .now) async throws -> Receipt {
         let sha256 = Self.sha256(body)
         var receipt = Receipt(id: 0, received: received, sha256: sha256)
+        // Everything but the id is encoded before taking the lock.
+        let rest = Self.lineAfterID(receipt, body: body)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             condition.lock()
             if let failure {
@@ -109,7 +124,7 @@ public final class RawLog: @unchecked Sendable {
             }
             receipt.id = nextID
             nextID += 1
-            pending.append((Self.line(receipt, body: body), continuation))
+            pending.append((Array("{\"id\":\(receipt.id),".utf8) + rest, continuation))
             condition.signal()
             condition.unlock()
         }
@@ -146,30 +161,33 @@ public final class RawLog: @unchecked Sendable {
     public var count: Int64 {
         condition.lock()
         defer { condition.unlock() }
-        return nextID - 1 - Int64(pending.count)
+        return durableCount
     }
 
-    /// Waits until the durable end of the log passes `offset`, the log closes, or `timeout` passes;
-    /// returns the durable end (in bytes) and whether the writer has stopped.
+    /// Waits until the durable end of the log passes `offset`, the writer stops, or `timeout`
+    /// passes; returns the durable end (in bytes) and whether the writer has stopped, read together:
+    /// when `closed` is true, `end` is final.
     func durableEnd(after offset: Int64, timeout: Duration) async -> (end: Int64, closed: Bool) {
-        let end = await withCheckedContinuation { (continuation: CheckedContinuation<Int64, Never>) in
+        await withCheckedContinuation { (continuation: CheckedContinuation<(end: Int64, closed: Bool), Never>) in
             guard let key = register(continuation, after: offset) else { return }
             Task { [self] in
                 try? await Task.sleep(for: timeout)
-                let (waiting, end) = unregister(key)
-                waiting?.resume(returning: end)
+                let (waiting, answer) = unregister(key)
+                waiting?.resume(returning: answer)
             }
         }
-        return (end, state().writerDone)
     }
 
     /// Registers a reader waiting for the end to pass `offset`, or answers it at once.
-    private func register(_ continuation: CheckedContinuation<Int64, Never>, after offset: Int64) -> Int? {
+    private func register(
+        _ continuation: CheckedContinuation<(end: Int64, closed: Bool), Never>,
+        after offset: Int64
+    ) -> Int? {
         condition.lock()
         if durableEnd > offset || writerDone {
-            let end = durableEnd
+            let answer = (durableEnd, writerDone)
             condition.unlock()
-            continuation.resume(returning: end)
+            continuation.resume(returning: answer)
             return nil
         }
         let key = nextReader
@@ -179,16 +197,12 @@ public final class RawLog: @unchecked Sendable {
         return key
     }
 
-    private func unregister(_ key: Int) -> (CheckedContinuation<Int64, Never>?, Int64) {
+    private func unregister(
+        _ key: Int
+    ) -> (CheckedContinuation<(end: Int64, closed: Bool), Never>?, (end: Int64, closed: Bool)) {
         condition.lock()
         defer { condition.unlock() }
-        return (readers.removeValue(forKey: key), durableEnd)
-    }
-
-    private func state() -> (end: Int64, writerDone: Bool) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (durableEnd, writerDone)
+        return (readers.removeValue(forKey: key), (durableEnd, writerDone))
     }
 
     /// Stops taking appends, waits until what was appended is durable, and stops the writer.
@@ -217,7 +231,7 @@ public final class RawLog: @unchecked Sendable {
                 let end = durableEnd
                 condition.broadcast()
                 condition.unlock()
-                for reader in waiting.values { reader.resume(returning: end) }
+                for reader in waiting.values { reader.resume(returning: (end, true)) }
                 return
             }
             let batch = pending
@@ -246,13 +260,14 @@ public final class RawLog: @unchecked Sendable {
             bytes.increment(by: buffer.count)
             condition.lock()
             durableEnd = start + Int64(buffer.count)
+            durableCount += Int64(batch.count)
             syncCount += 1
             let end = durableEnd
             let waiting = readers
             readers = [:]
             condition.unlock()
             for entry in batch { entry.continuation.resume() }
-            for reader in waiting.values { reader.resume(returning: end) }
+            for reader in waiting.values { reader.resume(returning: (end, false)) }
         }
     }
 
@@ -276,11 +291,11 @@ public final class RawLog: @unchecked Sendable {
 
     // MARK: - Format
 
-    /// One record as a JSON line.
-    static func line(_ receipt: Receipt, body: [UInt8]) -> [UInt8] {
+    /// One record as a JSON line, after its `{"id":N,` prefix.
+    static func lineAfterID(_ receipt: Receipt, body: [UInt8]) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(body.count + 160)
-        line.append(contentsOf: #"{"id":\#(receipt.id),"received":"\#(receipt.received.iso8601)","sha256":""#.utf8)
+        line.append(contentsOf: #""received":"\#(receipt.received.iso8601)","sha256":""#.utf8)
         line.append(contentsOf: receipt.sha256.utf8)
         if String(validating: body, as: UTF8.self) != nil {
             line.append(contentsOf: #"","body":""#.utf8)

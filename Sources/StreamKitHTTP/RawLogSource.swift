@@ -66,6 +66,14 @@ public struct RawLogSource: Source {
             while records.count + errors.count < maximumCount && offset < end {
                 let length = Int(min(Int64(chunkSize), end - offset))
                 let bytes = try file.read(at: offset, count: length, path: log.path)
+                guard bytes.count == length else {
+                    throw RawLogError(
+                        path: log.path,
+                        reason:
+                            "ends at byte \(offset + Int64(bytes.count)) where \(offset + Int64(length)) was synced: "
+                            + "the file was truncated or replaced behind the log"
+                    )
+                }
                 var start = 0
                 var consumed = 0
                 bytes.withUnsafeBufferPointer { buffer in
@@ -83,7 +91,7 @@ public struct RawLogSource: Source {
                                     origin: origin,
                                     reason: "unreadable raw log line: \(error)",
                                     raw: Array(line),
-                                    location: log.path,
+                                    location: "raw-log#\(nextID)",
                                     line: Int(nextID)
                                 )
                             )

@@ -1,4 +1,5 @@
 import CRdKafka
+import Logging
 import StreamKit
 
 /// One Kafka partition's records, read from the partition's own librdkafka queue: the source of
@@ -15,6 +16,7 @@ public struct KafkaPartitionSource: Source {
     public let partition: KafkaPartition
     let client: KafkaHandle
     let queue: PartitionQueue
+    let logger: Logger
 
     /// Opens the reader.
     public func makeReader(context: SourceContext) async throws -> Reader {
@@ -40,7 +42,20 @@ public struct KafkaPartitionSource: Source {
                     for message in messages[0..<count] {
                         guard let message else { continue }
                         defer { rd_kafka_message_destroy(message) }
-                        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                            // Transient errors are retried by librdkafka; say what happened (an
+                            // offset reset after retention removed the checkpointed offset).
+                            source.logger.warning(
+                                "Kafka partition error",
+                                metadata: [
+                                    "partition": "\(source.partition)",
+                                    "error": "\(KafkaHandle.describe(message.pointee.err))",
+                                ]
+                            )
+                            continue
+                        }
+                        // Records before the restored position were fetched before the seek.
+                        if let next, message.pointee.offset < next { continue }
                         let record = KafkaSource.Reader.record(message)
                         next = record.offset + 1
                         records.append(record)
@@ -107,12 +122,15 @@ public struct KafkaPartition: Sendable, Hashable, CustomStringConvertible {
 /// A partition's librdkafka queue, destroyed with its last reference.
 ///
 /// `@unchecked Sendable`: librdkafka's queue functions are thread safe; the pointer never changes,
-/// and one reader task consumes it.
+/// and one reader task consumes it. It keeps its client alive: a queue must be destroyed before the
+/// instance it belongs to.
 final class PartitionQueue: @unchecked Sendable {
     let pointer: OpaquePointer
+    let client: KafkaHandle
 
-    init(pointer: OpaquePointer) {
+    init(pointer: OpaquePointer, client: KafkaHandle) {
         self.pointer = pointer
+        self.client = client
     }
 
     deinit { rd_kafka_queue_destroy(pointer) }

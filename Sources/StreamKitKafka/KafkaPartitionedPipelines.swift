@@ -53,6 +53,7 @@ public final class KafkaPartitionedPipelines: Sendable {
     private struct Copy {
         let pipeline: Pipeline
         let done: DispatchSemaphore
+        let task: Task<Void, Never>
     }
 
     private struct State {
@@ -94,6 +95,10 @@ public final class KafkaPartitionedPipelines: Sendable {
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "auto.offset.reset": configuration.properties["auto.offset.reset"] ?? "earliest",
+            // Eager rebalancing: every revoke is complete before the next assignment, which the
+            // per-partition checkpoints rely on (cooperative protocols would need incremental
+            // assignment calls).
+            "partition.assignment.strategy": "range,roundrobin",
         ])
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
@@ -125,7 +130,21 @@ public final class KafkaPartitionedPipelines: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
                 while !state.withLock({ $0.stopping }) {
-                    if let message = rd_kafka_consumer_poll(handle.pointer, 100) { rd_kafka_message_destroy(message) }
+                    // Records go to the partitions' queues; what arrives here is an event or error.
+                    guard let message = rd_kafka_consumer_poll(handle.pointer, 100) else { continue }
+                    let error = message.pointee.err
+                    rd_kafka_message_destroy(message)
+                    guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                    if rd_kafka_fatal_error(handle.pointer, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        fail(
+                            StreamKitError(
+                                code: .sourceFailed,
+                                message: "Kafka consumer failed: \(KafkaHandle.describe(error))"
+                            )
+                        )
+                    } else {
+                        logger.warning("Kafka consumer error", metadata: ["error": "\(KafkaHandle.describe(error))"])
+                    }
                 }
                 // Leaving the group revokes every partition: each copy stops with a checkpoint.
                 handle.closeConsumer()
@@ -160,21 +179,47 @@ public final class KafkaPartitionedPipelines: Sendable {
         if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
             // Each partition's queue stops feeding the consumer's queue before fetching starts.
             var queues: [KafkaPartition: PartitionQueue] = [:]
-            for partition in listed {
+            for (index, partition) in listed.enumerated() {
                 guard let pointer = rd_kafka_queue_get_partition(handle, partition.topic, partition.partition) else {
+                    fail(StreamKitError(code: .sourceFailed, message: "no librdkafka queue for partition \(partition)"))
                     continue
                 }
                 rd_kafka_queue_forward(pointer, nil)
-                queues[partition] = PartitionQueue(pointer: pointer)
+                queues[partition] = PartitionQueue(pointer: pointer, client: client)
+                // Start at the checkpointed offset: a seek right after the assignment could lose
+                // the race with the fetch of the group's committed offset.
+                if let offset = CheckpointConfiguration.latestPosition(
+                    of: "kafka",
+                    in: checkpointPath(partition)
+                )?.offsets["offset"] {
+                    elements[index].offset = offset
+                }
             }
-            rd_kafka_assign(handle, partitions)
+            let assigned = rd_kafka_assign(handle, partitions)
+            if assigned != RD_KAFKA_RESP_ERR_NO_ERROR {
+                fail(
+                    StreamKitError(
+                        code: .sourceFailed,
+                        message: "Kafka assignment failed: \(KafkaHandle.describe(assigned))"
+                    )
+                )
+                return
+            }
             for (partition, queue) in queues { start(partition, client: client, queue: queue) }
             logger.info("Kafka partitions assigned", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
         } else {
             let leaving = state.withLock { state in
                 listed.compactMap { state.copies.removeValue(forKey: $0) }
             }
-            for copy in leaving { copy.pipeline.stop() }
+            if rd_kafka_assignment_lost(handle) != 0 {
+                // The group has given these partitions away already (this process missed its
+                // session timeout): another member may be restoring them. Stop at once, without a
+                // final checkpoint that could overwrite the new owner's.
+                logger.warning("Kafka partitions lost", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
+                for copy in leaving { copy.task.cancel() }
+            } else {
+                for copy in leaving { copy.pipeline.stop() }
+            }
             for copy in leaving { copy.done.wait() }
             rd_kafka_assign(handle, nil)
             logger.info("Kafka partitions revoked", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
@@ -188,27 +233,36 @@ public final class KafkaPartitionedPipelines: Sendable {
             configuration: pipelineConfiguration
         )
         let records = pipeline.source(
-            KafkaPartitionSource(partition: partition, client: client, queue: queue),
+            KafkaPartitionSource(partition: partition, client: client, queue: queue, logger: logger),
             name: "kafka"
         )
         build(pipeline, records, partition)
         let done = DispatchSemaphore(value: 0)
-        state.withLock { $0.copies[partition] = Copy(pipeline: pipeline, done: done) }
-        let checkpoints = CheckpointConfiguration.every(
-            checkpointInterval,
-            in: "\(checkpointDirectory)/\(partition.topic)-\(partition.partition)"
-        )
-        Task { [self] in
+        let checkpoints = CheckpointConfiguration.every(checkpointInterval, in: checkpointPath(partition))
+        let task = Task { [self] in
             do {
                 try await pipeline.run(checkpoints: checkpoints)
+            } catch is CancellationError {
+                // Stopped without a checkpoint: the partition was lost.
             } catch {
                 logger.error("pipeline copy failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                state.withLock { state in
-                    if state.failure == nil { state.failure = error }
-                    state.stopping = true
-                }
+                fail(error)
             }
             done.signal()
+        }
+        state.withLock { $0.copies[partition] = Copy(pipeline: pipeline, done: done, task: task) }
+    }
+
+    /// The checkpoint directory of a partition's copy.
+    private func checkpointPath(_ partition: KafkaPartition) -> String {
+        "\(checkpointDirectory)/\(partition.topic)-\(partition.partition)"
+    }
+
+    /// Records the first failure and stops the runner.
+    private func fail(_ error: any Error) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+            state.stopping = true
         }
     }
 }

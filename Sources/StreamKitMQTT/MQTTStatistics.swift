@@ -95,11 +95,12 @@ public final class MQTTStatistics: Sendable {
     }
 
     func update(_ body: (inout Counters) -> Void) {
-        let (old, new) = counters.withLock { counters -> (Counters, Counters) in
+        let handles = metrics.withLock { $0 }
+        // Recorded under the lock, so that two threads' updates reach the gauges in order.
+        counters.withLock { counters in
             let old = counters
             body(&counters)
-            return (old, counters)
+            handles?.record(from: old, to: counters)
         }
-        metrics.withLock { $0 }?.record(from: old, to: new)
     }
 }

@@ -1,3 +1,5 @@
+import Logging
+
 /// How a pipeline takes checkpoints: when, where, and how many it keeps.
 ///
 /// ```swift
@@ -55,5 +57,15 @@ public struct SourcePosition: Codable, Sendable, Hashable, CustomStringConvertib
     /// The offsets, sorted by name.
     public var description: String {
         offsets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}
+
+extension CheckpointConfiguration {
+    /// The position source `name` recorded in the latest complete checkpoint under `directory`, or
+    /// `nil` when there is none: what a run restored from that directory would seek the source to.
+    /// A connector that must choose its starting point before the pipeline runs (a Kafka partition
+    /// assigned by its group) reads it here.
+    public static func latestPosition(of name: String, in directory: String) -> SourcePosition? {
+        CheckpointStore.latest(in: directory, logger: Logger(label: "streamkit.checkpoints"))?.sources[name]
     }
 }

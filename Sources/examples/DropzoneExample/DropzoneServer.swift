@@ -64,7 +64,16 @@ public struct DropzoneServer: Sendable {
         var configuration = ApplicationConfiguration(address: .hostname(host, port: port))
         configuration.serverName = "StreamKit-dropzone"
         let app = Application(router: api.router(), configuration: configuration, logger: Logger(label: "dropzone"))
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        // The server's failure (a port in use) stops everything: nothing would be acknowledged.
+        let serverFailure = Mutex<(any Error)?>(nil)
+        let server = Task {
+            do {
+                try await app.runService(gracefulShutdownSignals: [])
+            } catch {
+                serverFailure.withLock { $0 = error }
+                stop.raise()
+            }
+        }
         stop.onSignal {
             // No new acknowledgements, then everything acknowledged is processed.
             server.cancel()
@@ -74,10 +83,29 @@ public struct DropzoneServer: Sendable {
         print(
             "POST /v1/measurements; GET /v1/measurements, /v1/measurements/{utc}/lineage, /v1/rejected, /openapi.json, /metrics"
         )
-        try await pipeline.run(checkpoints: .every(checkpointInterval, in: checkpointDirectory))
-        _ = try? await server.value
+        do {
+            try await pipeline.run(checkpoints: .every(checkpointInterval, in: checkpointDirectory))
+        } catch {
+            // The pipeline failed: stop acknowledging what nothing would process.
+            stop.raise()
+            await server.value
+            throw error
+        }
+        await server.value
+        if let failure = serverFailure.withLock({ $0 }) {
+            throw DropzoneServerError(reason: "the HTTP server on \(host):\(port) failed: \(failure)")
+        }
         print("stopped: \(log.count) raw records stored, all processed")
     }
+}
+
+/// The dropzone could not serve.
+public struct DropzoneServerError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong.
+    public var reason: String
+
+    /// What went wrong.
+    public var description: String { reason }
 }
 
 /// A one-shot signal that stops a ``DropzoneServer``: raised by SIGINT, SIGTERM or ``raise()``.

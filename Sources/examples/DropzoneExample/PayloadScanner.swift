@@ -126,8 +126,10 @@ struct PayloadScanner {
             for offset in 0..<length { text[offset] = CChar(bitPattern: bytes[start + offset]) }
             text[length] = 0
             errno = 0
-            let value = strtod(text.baseAddress!, nil)
-            guard errno == 0, value.isFinite else { return nil }
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(text.baseAddress!, &end)
+            // The whole token must be read (a locale with a decimal comma would stop at the point).
+            guard errno == 0, value.isFinite, end == text.baseAddress! + length else { return nil }
             return value
         }
     }
