@@ -1,9 +1,11 @@
 import Foundation
 import Glibc
+import StreamKitMQTT
 
 /// A mosquitto broker for the benchmarks, on a free loopback port, in a directory of its own.
 ///
-/// Adapted from `Tests/StreamKitMQTTTests/MosquittoBroker.swift`: processes are started with
+/// Unlike ``LocalMosquitto`` it configures unlimited queues, logs subscriptions (which
+/// ``waitForSubscription(clientID:)`` watches) and starts the command-line clients. Processes are started with
 /// `posix_spawn` and the default signal mask and dispositions, because the threads that run the
 /// benchmarks (like those that run tests) may block signals, and a child inherits the mask of the
 /// spawning thread.
@@ -18,7 +20,7 @@ final class MosquittoBroker: Sendable {
     /// `max_inflight_messages 0`), so that the broker itself drops nothing, and logs subscriptions,
     /// which ``waitForSubscription(clientID:)`` watches for.
     init() throws {
-        port = try Self.freePort()
+        port = try LocalMosquitto.freePort()
         directory = NSTemporaryDirectory() + "streamkit-benchmark-mosquitto-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configuration = [
@@ -107,24 +109,6 @@ final class MosquittoBroker: Sendable {
     struct BrokerError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
-    }
-
-    /// A TCP port on 127.0.0.1 that nothing listens on now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw BrokerError(message: "no free port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func accepts(port: Int) -> Bool {
