@@ -222,7 +222,8 @@ final class MQTTConnection: Sendable {
                 }
                 needsConnect = false
             }
-            let code = mosquitto_loop(mosq, 100, 1)
+            var code = mosquitto_loop(mosq, 100, 1)
+            if code == MOSQ_ERR_SUCCESS.rawValue { code = readWaitingPackets(mosq) }
             if code != MOSQ_ERR_SUCCESS.rawValue {
                 markDisconnected()
                 if state.withLock({ $0.stopping }) { break }
@@ -234,6 +235,12 @@ final class MQTTConnection: Sendable {
         }
         // A clean DISCONNECT, so that the broker neither publishes a will nor waits for keep-alive.
         if state.withLock({ $0.isConnected }) {
+            // QoS 0 publications have no acknowledgement to wait for: write what is still queued
+            // before the DISCONNECT, as long as the broker keeps reading.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while mosquitto_want_write(mosq), ContinuousClock.now < deadline,
+                mosquitto_loop(mosq, 50, 1) == MOSQ_ERR_SUCCESS.rawValue
+            {}
             mosquitto_disconnect(mosq)
             for _ in 0..<10 where mosquitto_loop(mosq, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
             markDisconnected()
@@ -247,6 +254,24 @@ final class MQTTConnection: Sendable {
         }
         for waiter in waiters.0 { waiter.resume() }
         for waiter in waiters.1 { waiter.resume() }
+    }
+
+    /// Reads the packets already waiting on the socket.
+    ///
+    /// `mosquitto_loop` reads one packet per `select` when nothing is in flight (QoS 0 messages):
+    /// a `select` system call per message. While the socket holds more bytes, reading on without
+    /// one halves the system calls of a busy subscriber. At most 1,000 packets, so that writes and
+    /// keep-alive get their turn in `mosquitto_loop`.
+    private func readWaitingPackets(_ mosq: OpaquePointer) -> Int32 {
+        let socket = mosquitto_socket(mosq)
+        guard socket >= 0 else { return MOSQ_ERR_SUCCESS.rawValue }
+        for _ in 0..<1_000 {
+            var waiting: Int32 = 0
+            guard ioctl(socket, UInt(FIONREAD), &waiting) == 0, waiting > 0 else { break }
+            let code = mosquitto_loop_read(mosq, 1)
+            if code != MOSQ_ERR_SUCCESS.rawValue { return code }
+        }
+        return MOSQ_ERR_SUCCESS.rawValue
     }
 
     private func connectOnce() -> Int32 {

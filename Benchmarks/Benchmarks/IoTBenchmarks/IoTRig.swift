@@ -40,9 +40,10 @@ struct IoTRig {
     /// A generator of readings of the rig's sensors.
     var generator: ReadingGenerator { ReadingGenerator(catalog: catalog) }
 
-    /// Publishes `generator`'s readings with QoS 1 and returns when they are all acknowledged.
-    func publish(_ generator: ReadingGenerator) async {
-        await IoTRunner.publish(generator, mqtt: options.mqtt, topic: options.topic)
+    /// Publishes `generator`'s readings with `qos` and returns when they are all written (QoS 0)
+    /// or acknowledged (QoS 1).
+    func publish(_ generator: ReadingGenerator, qos: MQTTQoS) async {
+        await IoTRunner.publish(generator, mqtt: options.mqtt, topic: options.topic, qos: qos)
     }
 
     /// Stops the pipeline (after a final checkpoint), the broker, and removes the directory.

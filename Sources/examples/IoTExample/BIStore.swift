@@ -29,7 +29,13 @@ public final class BIStore: Sendable {
             atPath: (path as NSString).deletingLastPathComponent,
             withIntermediateDirectories: true
         )
-        database = try DatabasePool(path: path)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // Readings of thousands of sensors touch as many pages of `readings` per transaction:
+            // a 64 MiB page cache keeps them (the default is 2 MiB).
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        database = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: Self.schema)
@@ -94,7 +100,8 @@ public final class BIStore: Sendable {
     }
 }
 
-/// A sink into the ``BIStore``: one write transaction per batch.
+/// A sink into the ``BIStore``: batches are written in transactions by a ``GroupCommitter``, which
+/// puts every batch that waits while the previous transaction commits into the next one.
 public struct BIStoreSink<Element: Sendable>: Sink {
     let store: BIStore
     let write: @Sendable (Database, Batch<Element>) throws -> Void
@@ -102,19 +109,26 @@ public struct BIStoreSink<Element: Sendable>: Sink {
     /// Returns the writer.
     public func makeWriter(context: SinkContext) async throws -> Writer { Writer(sink: self) }
 
-    /// Writes batches in transactions.
+    /// Hands batches to the group committer.
     public final class Writer: SinkWriter {
-        let sink: BIStoreSink<Element>
-        init(sink: BIStoreSink<Element>) { self.sink = sink }
-
-        /// Writes the batch in one transaction.
-        public func write(_ batch: Batch<Element>) async throws {
-            let write = sink.write
-            try await sink.store.database.write { db in try write(db, batch) }
+        let committer: GroupCommitter<Element>
+        init(sink: BIStoreSink<Element>) {
+            committer = GroupCommitter(store: sink.store, maximumPending: 200_000, write: sink.write)
         }
 
-        /// Nothing to flush: every batch is committed when written.
-        public func finish() async throws {}
+        /// Queues the batch for the next transaction.
+        public func write(_ batch: Batch<Element>) async throws {
+            try await committer.submit(batch)
+        }
+
+        /// Waits until every batch so far is committed, so that the checkpoint covers them.
+        public func prepareCheckpoint(_ id: Int64) async throws -> [UInt8]? {
+            try await committer.drain()
+            return nil
+        }
+
+        /// Waits until every batch is committed.
+        public func finish() async throws { try await committer.drain() }
     }
 }
 

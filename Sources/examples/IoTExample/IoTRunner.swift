@@ -100,14 +100,24 @@ public struct IoTRunner: Sendable {
         try encoder.encode(options.catalog.sensors).write(to: url, options: .atomic)
     }
 
-    /// Publishes the generator's messages with QoS 1 through StreamKit's own MQTT sink.
-    public static func publish(_ generator: ReadingGenerator, mqtt: MQTTConfiguration, topic: String) async {
+    /// Publishes the generator's messages through StreamKit's own MQTT sink.
+    ///
+    /// QoS 0 (the default) is what the challenge's generator does, like most sensors: the broker
+    /// and the network are trusted, no acknowledgement per message. QoS 1 doubles the packets on
+    /// the wire (PUBLISH and PUBACK on both connections) and makes the broker persist each message
+    /// in flight; it returns once every message is acknowledged.
+    public static func publish(
+        _ generator: ReadingGenerator,
+        mqtt: MQTTConfiguration,
+        topic: String,
+        qos: MQTTQoS = .atMostOnce
+    ) async {
         var configuration = mqtt
         configuration.clientID = "iot-generator-\(UInt32.random(in: 0...UInt32.max))"
         configuration.cleanSession = true
         let pipeline = Pipeline("iot-generator")
         pipeline.source(AsyncSequenceSource(generator), name: "generator")
-            .sink(MQTTSink<[UInt8]>(configuration, topic: topic, qos: .atLeastOnce) { $0 }, name: "mqtt")
+            .sink(MQTTSink<[UInt8]>(configuration, topic: topic, qos: qos) { $0 }, name: "mqtt")
         do {
             try await withTaskCancellationHandler {
                 try await pipeline.run()

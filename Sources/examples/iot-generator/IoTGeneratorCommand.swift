@@ -38,6 +38,9 @@ struct IoTGeneratorCommand: AsyncParsableCommand {
     @Option(help: "Share of malformed messages.")
     var malformed = 0.001
 
+    @Option(help: "The MQTT quality of service of the publications: 0 (as the challenge's generator) or 1.")
+    var qos = 0
+
     @Option(help: "How many rounds (one reading per sensor each) to publish; default: no end.")
     var rounds: Int?
 
@@ -45,6 +48,7 @@ struct IoTGeneratorCommand: AsyncParsableCommand {
         if interval <= 0 { throw ValidationError("--interval must be positive") }
         if sensors < 1 { throw ValidationError("--sensors must be at least 1") }
         if speed <= 0 { throw ValidationError("--speed must be positive") }
+        if qos != 0 && qos != 1 { throw ValidationError("--qos must be 0 or 1") }
         for (name, share) in [("--out-of-order", outOfOrder), ("--late", late), ("--malformed", malformed)]
         where !(0...1).contains(share) {
             throw ValidationError("\(name) is a share: use a number in 0...1")
@@ -65,6 +69,6 @@ struct IoTGeneratorCommand: AsyncParsableCommand {
         generator.lateShare = late
         generator.malformedShare = malformed
         generator.rounds = rounds
-        await IoTRunner.publish(generator, mqtt: mqtt, topic: topic)
+        await IoTRunner.publish(generator, mqtt: mqtt, topic: topic, qos: qos == 0 ? .atMostOnce : .atLeastOnce)
     }
 }
