@@ -49,6 +49,22 @@ import Testing
         #expect(Timestamp(microseconds: -1).iso8601 == "1969-12-31T23:59:59.999999Z")
     }
 
+    @Test func formattingRoundTripsOverRandomInstantsAndYearsOutsideFourDigits() throws {
+        var generator = SystemRandomNumberGenerator()
+        // Years 0001-9999 take the digit-by-digit path; the text must parse back to the instant.
+        let range: ClosedRange<Int64> = -62_135_596_800_000_000...253_402_300_799_999_999
+        for _ in 0..<10_000 {
+            let time = Timestamp(microseconds: Int64.random(in: range, using: &generator))
+            let text = time.iso8601
+            #expect(text.utf8.count == 27)
+            #expect(try Timestamp(iso8601: text) == time, "\(text)")
+        }
+        #expect(Timestamp(microseconds: 0).iso8601 == "1970-01-01T00:00:00.000000Z")
+        #expect(try Timestamp(iso8601: "9999-12-31T23:59:59.999999Z").iso8601 == "9999-12-31T23:59:59.999999Z")
+        // Beyond four digits the year is written in full.
+        #expect(Timestamp(microseconds: 253_402_300_800_000_000).iso8601 == "10000-01-01T00:00:00.000000Z")
+    }
+
     @Test func arithmeticSaturatesAtTheInfinities() {
         #expect(Timestamp.max + .seconds(1) == .max)
         #expect(Timestamp.min - .seconds(1) == .min)

@@ -64,7 +64,8 @@ func latencyBenchmark(sensors: Int, interval: Duration, qos: MQTTQoS) {
         generator.rounds = Int(75 / interval.seconds)
         await rig.publish(generator, qos: qos)
         try await Task.sleep(for: .seconds(2))
-        try await rig.finish()
+        try await rig.finish(keepingData: true)
+        defer { rig.removeData() }
 
         let rows = try await rig.store.rows("SELECT minute, written_at FROM minute_means")
         var latencies: [Double] = []

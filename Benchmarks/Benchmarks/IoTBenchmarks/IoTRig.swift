@@ -46,14 +46,20 @@ struct IoTRig {
         await IoTRunner.publish(generator, mqtt: options.mqtt, topic: options.topic, qos: qos)
     }
 
-    /// Stops the pipeline (after a final checkpoint), the broker, and removes the directory.
-    func finish() async throws {
+    /// Stops the pipeline (after a final checkpoint) and the broker, then removes the directory
+    /// unless `keepingData` (the caller then calls ``removeData()``).
+    func finish(keepingData: Bool = false) async throws {
         pipeline.stop()
         defer {
             broker.stop()
-            try? FileManager.default.removeItem(atPath: directory)
+            if !keepingData { removeData() }
         }
         try await run.value
+    }
+
+    /// Removes the rig's directory.
+    func removeData() {
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }
 
