@@ -16,6 +16,28 @@ import Testing
         #expect(sink.elements == ["6", "-6", "18", "-18", "24", "-24", "30", "-30"])
     }
 
+    @Test func filterKeepsEventTimesWithTheirElementsAndFiltersNonTrivialValues() async throws {
+        // Readings at second i; keeping every third moves the times with them, so the 10 s windows
+        // count 0, 3, 6, 9 | 12, 15, 18 | 21, 24, 27 ... A filter that kept the times of the
+        // first elements instead would count 4, 3, 3 ... over the wrong seconds.
+        let pipeline = Pipeline("filter-times", configuration: PipelineConfiguration(workers: 1, batchSize: 7))
+        let counts = CollectingSink<WindowResult<String, Int>>()
+        let names = CollectingSink<String>()
+        let readings = pipeline.source((0..<60).map { ("s\($0 % 3)", $0) })
+            .eventTime({ at(Double($0.1)) }, watermark: .boundedOutOfOrderness(.zero))
+        readings.filter { $0.1 % 3 == 0 }
+            .key(by: { $0.0 })
+            .window(.tumbling(.seconds(10)))
+            .aggregate(Count())
+            .sink(counts)
+        readings.map { "\($0.0)-\($0.1)" }.filter { $0.hasSuffix("7") }.sink(names)
+        try await pipeline.run()
+        let rows = counts.elements.map { ($0.window.start, $0.value) }.sorted { $0.0 < $1.0 }
+        #expect(rows.map(\.0) == stride(from: 0.0, to: 60, by: 10).map { at($0) })
+        #expect(rows.map(\.1) == [4, 3, 3, 4, 3, 3])
+        #expect(names.elements == ["s1-7", "s2-17", "s0-27", "s1-37", "s2-47", "s0-57"])
+    }
+
     @Test func fanOutDeliversEveryElementToEverySink() async throws {
         let pipeline = Pipeline("fan-out", configuration: PipelineConfiguration(workers: 2))
         let first = CollectingSink<Int>()

@@ -5,14 +5,23 @@ import CoreMetrics
 final class SinkOperator<Writer: SinkWriter>: BatchOperator {
     typealias Input = Writer.Element
     let writer: Writer
+    /// `writer.write`, as formed in the module that built the pipeline (see `DataStream.sink`).
+    let write: @Sendable (Writer, Batch<Writer.Element>) async throws -> Void
     let name: String
     let instance: Int
     private var store: CheckpointStore?
     private var committed: Int64 = 0
     private let recordsOut: CoreMetrics.Counter
 
-    init(writer: Writer, name: String, instance: Int, metrics: OperatorMetrics) {
+    init(
+        writer: Writer,
+        write: @escaping @Sendable (Writer, Batch<Writer.Element>) async throws -> Void,
+        name: String,
+        instance: Int,
+        metrics: OperatorMetrics
+    ) {
         self.writer = writer
+        self.write = write
         self.name = name
         self.instance = instance
         self.recordsOut = metrics.counter(StreamKitMetrics.recordsOut)
@@ -20,7 +29,7 @@ final class SinkOperator<Writer: SinkWriter>: BatchOperator {
 
     func process(_ batch: Batch<Writer.Element>) async throws {
         try await commitCompleted()
-        do { try await writer.write(batch) } catch { throw wrap(error) }
+        do { try await write(writer, batch) } catch { throw wrap(error) }
         recordsOut.increment(by: Int64(batch.count))
     }
 

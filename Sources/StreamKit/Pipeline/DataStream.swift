@@ -82,25 +82,14 @@ extension DataStream {
         name: String? = nil,
         _ transform: @escaping @Sendable (Element) -> Output
     ) -> DataStream<Output> {
-        transformBatches(kind: "map", name: name) { batch in
-            Batch(elements: batch.elements.map(transform), timestamps: batch.timestamps, watermarks: batch.watermarks)
-        }
+        transformBatches(kind: "map", name: name) { batch in batch.mapped(transform) }
     }
 
     /// Keeps the elements for which `isIncluded` returns `true`.
     @inlinable
     public func filter(name: String? = nil, _ isIncluded: @escaping @Sendable (Element) -> Bool) -> DataStream<Element>
     {
-        transformBatches(kind: "filter", name: name) { batch in
-            guard batch.hasEventTime else { return Batch(elements: batch.elements.filter(isIncluded)) }
-            let kept = batch.elements.indices.filter { isIncluded(batch.elements[$0]) }
-            if kept.count == batch.count { return batch }
-            return Batch(
-                elements: kept.map { batch.elements[$0] },
-                timestamps: kept.map { batch.timestamps[$0] },
-                watermarks: kept.map { batch.watermarks[$0] }
-            )
-        }
+        transformBatches(kind: "filter", name: name) { batch in batch.filtered(isIncluded) }
     }
 
     /// Transforms each element and keeps the non-`nil` results.
@@ -334,7 +323,21 @@ extension DataStream {
     /// - Parameters:
     ///   - sink: Where the elements go.
     ///   - name: A stable name for the sink (default: `sink-N`).
+    @inlinable
     public func sink<S: Sink>(_ sink: S, name: String? = nil) where S.Element == Element {
+        // The call to `write` is formed here, in the caller's module, where the writer's type is
+        // concrete: a generic sink's loop is then specialised for the element type rather than
+        // run through generic witnesses for every element.
+        addSink(sink, name: name) { writer, batch in try await writer.write(batch) }
+    }
+
+    /// Adds the sink node; `write` hands a batch to the writer.
+    @usableFromInline
+    func addSink<S: Sink>(
+        _ sink: S,
+        name: String?,
+        write: @escaping @Sendable (S.Writer, Batch<Element>) async throws -> Void
+    ) where S.Element == Element {
         let _: DataStream<Never> = then(
             kind: "sink",
             label: "sink \(String(describing: S.self).prefix(while: { $0 != "<" }))",
@@ -350,6 +353,7 @@ extension DataStream {
             }
             return SinkOperator(
                 writer: writer,
+                write: write,
                 name: context.nodeName,
                 instance: context.instance,
                 metrics: OperatorMetrics(context)
