@@ -170,7 +170,7 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
     }
 
     /// Within the allowed lateness: emits the updated result of a fired window now.
-    @usableFromInline
+    @inlinable
     mutating func emitUpdate(window: Window, table: KeyTable<Key, A.Accumulator>, slot: Int) {
         pending.append(
             WindowResult(key: table.keys[slot], window: window, value: aggregation.output(of: table.values[slot])),
@@ -179,7 +179,7 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         )
     }
 
-    @usableFromInline
+    @inlinable
     mutating func late(_ element: Input, time: Timestamp, watermark: Timestamp) {
         lateCount += 1
         pendingLate.append(element, timestamp: time, watermark: watermark)
@@ -199,7 +199,9 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         nextAction = buckets.map { $0.fired ? $0.window.end.advanced(by: lateness) : $0.window.end }.min() ?? .max
     }
 
-    @usableFromInline
+    // Inlinable, like `process`: specialised in the caller's module it makes each window result
+    // without looking up generic metadata (about 5% of the canonical benchmark otherwise).
+    @inlinable
     mutating func fire(upTo newWatermark: Timestamp, previous: Timestamp) {
         var next = Timestamp.max
         var kept: [Bucket] = []
