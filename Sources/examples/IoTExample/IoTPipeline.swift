@@ -73,7 +73,7 @@ public enum IoTPipeline {
             // The message as received; a newline inside a payload would split the line.
             message.payload.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }
         }
-        archive.completion = .gzip
+        archive.completion = .gzip()
         messages.sink(archive, name: "raw-archive")
 
         // StreamKit's decoder for small flat JSON objects: several times faster than JSONDecoder.
