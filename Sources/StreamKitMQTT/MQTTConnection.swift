@@ -263,14 +263,16 @@ final class MQTTConnection: Sendable {
     /// one halves the system calls of a busy subscriber. At most 1,000 packets, so that writes and
     /// keep-alive get their turn in `mosquitto_loop`.
     private func readWaitingPackets(_ mosq: OpaquePointer) -> Int32 {
-        let socket = mosquitto_socket(mosq)
-        guard socket >= 0 else { return MOSQ_ERR_SUCCESS.rawValue }
-        for _ in 0..<1_000 {
-            var waiting: Int32 = 0
-            guard ioctl(socket, UInt(FIONREAD), &waiting) == 0, waiting > 0 else { break }
-            let code = mosquitto_loop_read(mosq, 1)
-            if code != MOSQ_ERR_SUCCESS.rawValue { return code }
-        }
+        #if canImport(Glibc)
+            for _ in 0..<1_000 {
+                // Asked each time: a packet handler may have closed the socket.
+                let socket = mosquitto_socket(mosq)
+                var waiting: Int32 = 0
+                guard socket >= 0, ioctl(socket, UInt(FIONREAD), &waiting) == 0, waiting > 0 else { break }
+                let code = mosquitto_loop_read(mosq, 1)
+                if code != MOSQ_ERR_SUCCESS.rawValue { return code }
+            }
+        #endif
         return MOSQ_ERR_SUCCESS.rawValue
     }
 

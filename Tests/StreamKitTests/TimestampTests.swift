@@ -61,6 +61,9 @@ import Testing
         }
         #expect(Timestamp(microseconds: 0).iso8601 == "1970-01-01T00:00:00.000000Z")
         #expect(try Timestamp(iso8601: "9999-12-31T23:59:59.999999Z").iso8601 == "9999-12-31T23:59:59.999999Z")
+        // Before year 0 the sign comes first, then four digits.
+        let yearZero = try Timestamp(iso8601: "0000-01-01T00:00:00Z")
+        #expect((yearZero - .seconds(86_400)).iso8601 == "-0001-12-31T00:00:00.000000Z")
         // Beyond four digits the year is written in full.
         #expect(Timestamp(microseconds: 253_402_300_800_000_000).iso8601 == "10000-01-01T00:00:00.000000Z")
     }

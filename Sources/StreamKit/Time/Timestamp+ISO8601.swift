@@ -137,7 +137,8 @@ extension Timestamp {
                 let s = String(v)
                 return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
             }
-            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):"
+            let year = y < 0 ? "-" + pad(-y, 4) : pad(y, 4)
+            return "\(year)-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):"
                 + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
         }
         // The usual case, written digit by digit into the string's storage: sinks format a time

@@ -32,8 +32,9 @@ public final class BIStore: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // Readings of thousands of sensors touch as many pages of `readings` per transaction:
-            // a 64 MiB page cache keeps them (the default is 2 MiB).
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // a 64 MiB page cache keeps them (the default is 2 MiB). The writer only: readers
+            // keep the default, so that a pool of readers does not multiply it.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
         }
         database = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
@@ -107,18 +108,27 @@ public struct BIStoreSink<Element: Sendable>: Sink {
     let write: @Sendable (Database, Batch<Element>) throws -> Void
 
     /// Returns the writer.
-    public func makeWriter(context: SinkContext) async throws -> Writer { Writer(sink: self) }
+    public func makeWriter(context: SinkContext) async throws -> Writer {
+        Writer(sink: self, groupsCommits: context.checkpointing)
+    }
 
     /// Hands batches to the group committer.
     public final class Writer: SinkWriter {
         let committer: GroupCommitter<Element>
-        init(sink: BIStoreSink<Element>) {
+        /// Whether a write may return before its batch is committed. Only with checkpoints: their
+        /// barriers (and the end of input) wait for the commits, while a pipeline stopped without
+        /// checkpoints tells its sinks nothing, so each write then waits for its own commit.
+        let groupsCommits: Bool
+
+        init(sink: BIStoreSink<Element>, groupsCommits: Bool) {
             committer = GroupCommitter(store: sink.store, maximumPending: 200_000, write: sink.write)
+            self.groupsCommits = groupsCommits
         }
 
-        /// Queues the batch for the next transaction.
+        /// Queues the batch for the next transaction (without checkpoints: and waits for it).
         public func write(_ batch: Batch<Element>) async throws {
             try await committer.submit(batch)
+            if !groupsCommits { try await committer.drain() }
         }
 
         /// Waits until every batch so far is committed, so that the checkpoint covers them.

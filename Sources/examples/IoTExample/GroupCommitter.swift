@@ -90,7 +90,10 @@ final class GroupCommitter<Element: Sendable>: Sendable {
                 state.pendingCount = 0
                 if batches.isEmpty {
                     state.committing = false
-                    defer { state.idleWaiters = [] }
+                    defer {
+                        state.spaceWaiters = []
+                        state.idleWaiters = []
+                    }
                     return ([], state.spaceWaiters + state.idleWaiters)
                 }
                 defer { state.spaceWaiters = [] }
