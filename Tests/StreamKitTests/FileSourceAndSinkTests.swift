@@ -112,4 +112,41 @@ import Testing
         let decoded = try JSONDecoder().decode(Reading.self, from: Data(first.split(separator: "\n")[0].utf8))
         #expect(decoded == readings[0])
     }
+
+    /// An encoding that frames each chunk it is given as `[n]bytes` and ends the file with `.`: the
+    /// files show which bytes went through the encoder, in which pieces, and that each file ended.
+    final class FramingEncoder: FileEncoder {
+        func encode(_ bytes: [UInt8]) throws -> [UInt8] { Array("[\(bytes.count)]".utf8) + bytes }
+        func finish() throws -> [UInt8] { Array(".".utf8) }
+    }
+
+    @Test func fileCompletionEncodesEachFileAsItIsWrittenAndEndsIt() async throws {
+        let directory = TemporaryDirectory()
+        let pipeline = Pipeline("encoded", configuration: PipelineConfiguration(workers: 1, batchSize: 2))
+        var sink = RollingFileSink<String>(directory: directory.path, partitioning: .none, maximumFileSize: 6) {
+            Array($0.utf8)
+        }
+        sink.completion = FileCompletion(fileExtension: "framed") { FramingEncoder() }
+        pipeline.source(["ab", "cd", "ef", "gh", "ij"]).sink(sink)
+        try await pipeline.run()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        // Lines of 3 bytes, files of at most 6: two lines per file, each batch of two lines (one
+        // write) in its own file.
+        #expect(names == ["part-00001.jsonl.framed", "part-00002.jsonl.framed", "part-00003.jsonl.framed"])
+        let contents = try names.map { try String(contentsOfFile: directory.path + "/" + $0, encoding: .utf8) }
+        #expect(contents == ["[6]ab\ncd\n.", "[6]ef\ngh\n.", "[3]ij\n."])
+    }
+
+    @Test func wholeContentCompletionEncodesTheCompleteFileOnce() async throws {
+        let directory = TemporaryDirectory()
+        let pipeline = Pipeline("reversed", configuration: PipelineConfiguration(workers: 1, batchSize: 1))
+        var sink = RollingFileSink<String>(directory: directory.path, partitioning: .none) { Array($0.utf8) }
+        sink.completion = FileCompletion(fileExtension: "rev") { Array($0.reversed()) }
+        pipeline.source(["one", "two", "three"]).sink(sink)
+        try await pipeline.run()
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names == ["part-00001.jsonl.rev"])
+        let content = try String(contentsOfFile: directory.path + "/part-00001.jsonl.rev", encoding: .utf8)
+        #expect(content == String("one\ntwo\nthree\n".reversed()))
+    }
 }

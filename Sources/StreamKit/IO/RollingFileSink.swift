@@ -32,7 +32,7 @@ public struct RollingFileSink<Element: Sendable>: Sink {
     public let fileExtension: String
     /// How an element becomes one line (without the newline).
     public let format: @Sendable (Element) throws -> [UInt8]
-    /// How a completed file is encoded before it becomes visible (such as gzip), if at all.
+    /// How files are encoded as they are written (such as gzip), if at all; see ``FileCompletion``.
     public var completion: FileCompletion?
 
     /// Creates a sink that writes lines produced by `format`.
@@ -77,8 +77,11 @@ public struct RollingFileSink<Element: Sendable>: Sink {
         struct OpenFile {
             var handle: FileHandle
             var path: String
+            /// Bytes written before encoding, the measure of ``RollingFileSink/maximumFileSize``.
             var size: Int
             var partitionEnd: Timestamp
+            /// The file's encoder, with a ``FileCompletion``.
+            var encoder: (any FileEncoder)?
         }
 
         let sink: RollingFileSink
@@ -190,7 +193,8 @@ public struct RollingFileSink<Element: Sendable>: Sink {
                 file = try create(partition: start)
             }
             do {
-                try file.handle.write(contentsOf: bytes)
+                let output = try file.encoder?.encode(bytes) ?? bytes
+                if !output.isEmpty { try file.handle.write(contentsOf: output) }
             } catch {
                 throw StreamKitError(code: .io, message: "cannot write '\(file.path)'", underlying: error)
             }
@@ -220,30 +224,33 @@ public struct RollingFileSink<Element: Sendable>: Sink {
             else {
                 throw StreamKitError(code: .io, message: "cannot create '\(path)': check the directory's permissions")
             }
+            let encoder: (any FileEncoder)?
+            do {
+                encoder = try sink.completion?.makeEncoder()
+            } catch {
+                throw StreamKitError(code: .io, message: "cannot start encoding '\(path)'", underlying: error)
+            }
             return OpenFile(
                 handle: handle,
                 path: path,
                 size: 0,
-                partitionEnd: sink.partitioning.partitionEnd(of: start)
+                partitionEnd: sink.partitioning.partitionEnd(of: start),
+                encoder: encoder
             )
         }
 
         /// Closes a file; it becomes visible now, or with checkpoints pending until one completes.
-        /// With a ``FileCompletion`` the file is encoded first, so readers never see it unencoded.
+        /// With a ``FileCompletion`` the file was encoded as it was written: its encoder writes the
+        /// end, and the file gets the encoding's extension.
         private func complete(_ file: OpenFile) throws {
             var finalPath = String(file.path.dropLast(".inprogress".count))
             if let completion = sink.completion { finalPath += "." + completion.fileExtension }
             let target = checkpointing ? finalPath + ".pending" : finalPath
             do {
+                if let end = try file.encoder?.finish(), !end.isEmpty { try file.handle.write(contentsOf: end) }
                 try file.handle.synchronize()
                 try file.handle.close()
-                if let completion = sink.completion {
-                    let encoded = try completion.encode(Array(try Data(contentsOf: URL(fileURLWithPath: file.path))))
-                    try DurableFile.write(Data(encoded), to: target)
-                    try FileManager.default.removeItem(atPath: file.path)
-                } else {
-                    try FileManager.default.moveItem(atPath: file.path, toPath: target)
-                }
+                try FileManager.default.moveItem(atPath: file.path, toPath: target)
             } catch {
                 throw StreamKitError(code: .io, message: "cannot complete '\(file.path)'", underlying: error)
             }
@@ -256,21 +263,62 @@ public struct RollingFileSink<Element: Sendable>: Sink {
     }
 }
 
-/// An encoding applied to each file of a ``RollingFileSink`` when it is complete, before it becomes
-/// visible: compression, typically, so that a cheap long-term archive holds `part-00001.jsonl.gz`.
+/// An encoding of the files of a ``RollingFileSink``: compression, typically, so that a cheap
+/// long-term archive holds `part-00001.jsonl.gz`.
 ///
-/// StreamKit's core has no compression library; a program passes one, for instance gzip from
-/// compress-nio: `FileCompletion(fileExtension: "gz") { bytes in try gzip(bytes) }`.
+/// Each file is encoded as it is written, by a ``FileEncoder`` of its own, so that closing a file
+/// (at a checkpoint, at the end of its partition, at its size limit) only writes the encoding's end
+/// rather than reading the whole file back and encoding it while the pipeline waits. Until the file
+/// is complete it keeps its `.inprogress` name, so readers never see a partial encoding.
+///
+/// StreamKit's core has no compression library; a program passes one, for instance a streaming
+/// gzip from compress-nio (see the IoT example's `FileCompletion.gzip(level:)`), or an encoding of
+/// the whole content with ``init(fileExtension:encode:)``.
 public struct FileCompletion: Sendable {
     /// The extension added to the file's name, without the dot, such as `gz`.
     public var fileExtension: String
-    /// Encodes the file's whole content.
-    public var encode: @Sendable ([UInt8]) throws -> [UInt8]
+    /// Makes the encoder of a new file.
+    public var makeEncoder: @Sendable () throws -> any FileEncoder
 
-    /// Creates an encoding.
-    public init(fileExtension: String, encode: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
+    /// Creates an encoding that encodes each file as it is written.
+    public init(fileExtension: String, makeEncoder: @escaping @Sendable () throws -> any FileEncoder) {
         self.fileExtension = fileExtension
+        self.makeEncoder = makeEncoder
+    }
+
+    /// Creates an encoding of each file's whole content, at once when the file is complete: the
+    /// content is kept in memory until then.
+    public init(fileExtension: String, encode: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
+        self.init(fileExtension: fileExtension) { WholeContentEncoder(encode: encode) }
+    }
+}
+
+/// Encodes one file of a ``RollingFileSink`` as it is written; used on the sink's task only.
+public protocol FileEncoder: AnyObject {
+    /// Encodes the next bytes of the file and returns what to write now (possibly nothing: an
+    /// encoder may hold bytes back until it has enough).
+    func encode(_ bytes: [UInt8]) throws -> [UInt8]
+    /// The file is complete: returns the rest of the encoded file.
+    func finish() throws -> [UInt8]
+}
+
+/// Keeps a file's content until it is complete, then encodes it at once.
+final class WholeContentEncoder: FileEncoder {
+    private let encode: @Sendable ([UInt8]) throws -> [UInt8]
+    private var content: [UInt8] = []
+
+    init(encode: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
         self.encode = encode
+    }
+
+    func encode(_ bytes: [UInt8]) throws -> [UInt8] {
+        content.append(contentsOf: bytes)
+        return []
+    }
+
+    func finish() throws -> [UInt8] {
+        defer { content = [] }
+        return try encode(content)
     }
 }
 
