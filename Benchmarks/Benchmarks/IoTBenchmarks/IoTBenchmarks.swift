@@ -29,7 +29,7 @@ let benchmarks: @Sendable () -> Void = {
     iotBenchmark(sensors: 1_000, rounds: 300, qos: .atMostOnce)
     iotBenchmark(sensors: 10_000, rounds: 30, qos: .atMostOnce)
     iotBenchmark(sensors: 1_000, rounds: 300, qos: .atLeastOnce)
-    for rate in [20, 50, 75, 100] {
+    for rate in [20, 35, 50, 75, 100] {
         latencyBenchmark(sensors: rate * 100, interval: .milliseconds(100), qos: .atMostOnce)
     }
 }
