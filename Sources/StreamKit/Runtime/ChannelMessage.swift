@@ -165,50 +165,14 @@ enum Partitioner {
         }
     }
 
-    /// The elements of a routed batch that belong to `worker`, in order, with their times.
-    ///
-    /// The positions of the worker's elements are found first, without a branch per element
-    /// (routes are as good as random, so a branch would be mispredicted half the time with two
-    /// workers), then each array is gathered from them.
+    /// The elements of a routed batch that belong to `worker`, in order, with their times (found
+    /// without a branch per element: see `Batch.positions(count:where:)`).
     @inlinable
     static func select<Element>(_ batch: Batch<Element>, worker: Int) -> Batch<Element> {
         let target = UInt16(truncatingIfNeeded: worker)
-        let count = batch.routes.count
-        let positions = [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
-            batch.routes.withUnsafeBufferPointer { routes in
-                let base = buffer.baseAddress.unsafelyUnwrapped
-                var next = 0
-                for index in 0..<count {
-                    // Written at the next free slot, which advances only for this worker's elements.
-                    (base + next).initialize(to: Int32(truncatingIfNeeded: index))
-                    next &+= Int(unsafeBitCast(routes[index] == target, to: UInt8.self))
-                }
-                initialized = next
-            }
+        let mine = batch.routes.withUnsafeBufferPointer { routes in
+            Batch<Element>.positions(count: routes.count) { routes[$0] == target }
         }
-        if batch.hasEventTime {
-            return Batch(
-                elements: gather(batch.elements, at: positions),
-                timestamps: gather(batch.timestamps, at: positions),
-                watermarks: gather(batch.watermarks, at: positions)
-            )
-        }
-        return Batch(elements: gather(batch.elements, at: positions))
-    }
-
-    /// The values of `source` at `positions`, in order.
-    @inlinable
-    static func gather<T>(_ source: [T], at positions: [Int32]) -> [T] {
-        [T](unsafeUninitializedCapacity: positions.count) { output, initialized in
-            source.withUnsafeBufferPointer { source in
-                positions.withUnsafeBufferPointer { positions in
-                    let base = output.baseAddress.unsafelyUnwrapped
-                    for index in 0..<positions.count {
-                        (base + index).initialize(to: source[Int(positions[index])])
-                    }
-                }
-            }
-            initialized = positions.count
-        }
+        return batch.gathered(at: mine)
     }
 }
