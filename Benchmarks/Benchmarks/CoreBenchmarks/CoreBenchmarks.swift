@@ -46,6 +46,14 @@ let benchmarks: @Sendable () -> Void = {
     workloadBenchmark("Windows engine workers=2", reference: { Workload.windowReference }) {
         try await Engine.windows(Workload.events, workers: 2)
     }
+    // The ceiling of two cores: two independent one-worker pipelines at once, each over half of the
+    // readings (runs of 4096 dealt alternately), sharing nothing. Their windows are per half, so
+    // the reference is the Dictionary loop over each half.
+    workloadBenchmark("Windows engine two pipelines on halves", reference: { Workload.halvesReference }) {
+        async let first = Engine.windows(Workload.halves[0], workers: 1)
+        async let second = Engine.windows(Workload.halves[1], workers: 1)
+        return try await first.combined(with: second)
+    }
     workloadBenchmark("Windows loop Dictionary", reference: { Workload.windowReference }) {
         WindowLoops.dictionary(Workload.events).tally
     }

@@ -32,11 +32,6 @@ struct SplitMix64 {
         Int(next() % UInt64(bound))
     }
 
-    /// A random double in `[0, 1)`.
-    mutating func nextUnit() -> Double {
-        Double(next() >> 11) * 0x1p-53
-    }
-
     /// The SplitMix64 finalizer: a bijection of 64 bits that spreads every input bit over the output.
     static func mix(_ value: UInt64) -> UInt64 {
         var z = value
@@ -77,6 +72,22 @@ enum Workload {
     /// The readings, made on first use; the benchmarks touch them in their setup, outside timing.
     static let events: [Event] = makeEvents(seed: 0x5EED_5EED)
 
+    /// The readings dealt to two halves in runs of 4096 (one batch), each in input order. Made on
+    /// first use, outside timing.
+    static let halves: [[Event]] = {
+        var halves: [[Event]] = [[], []]
+        for half in 0..<2 { halves[half].reserveCapacity(eventCount / 2 + 4096) }
+        for run in stride(from: 0, to: eventCount, by: 4096) {
+            halves[run / 4096 % 2].append(contentsOf: events[run..<min(run + 4096, eventCount)])
+        }
+        return halves
+    }()
+
+    /// What two pipelines, one per half, must produce together: the Dictionary loop over each half.
+    static let halvesReference: Tally = WindowLoops.dictionary(halves[0]).tally.combined(
+        with: WindowLoops.dictionary(halves[1]).tally
+    )
+
     /// What the windowed benchmarks must produce, computed once by the plain Dictionary loop.
     static let windowReference: Tally = {
         let reference = WindowLoops.dictionary(events)
@@ -106,7 +117,9 @@ enum Workload {
             let sensor = random.next(below: sensorCount)
             var time = start + Int64(index) * spacing - Int64(random.next(below: Int(disorder)))
             if random.next(below: lateOneIn) == 0 { time -= lateShift }
-            let value = 10 + 20 * random.nextUnit()
+            // A multiple of 1/1024 between 10 and 30: the sums of a window are exact, so its mean
+            // does not depend on the order in which readings are added or partial sums merged.
+            let value = 10 + Double(random.next(below: 20 * 1024)) / 1024
             events.append(Event(sensor: sensor, time: Timestamp(microseconds: time), value: value))
         }
         return events
@@ -120,6 +133,11 @@ struct Tally: Equatable, Sendable {
     var count = 0
     /// The wrapping sum of the elements' fingerprints.
     var fingerprint: UInt64 = 0
+
+    /// The tally of this one's elements and `other`'s together.
+    func combined(with other: Tally) -> Tally {
+        Tally(count: count + other.count, fingerprint: fingerprint &+ other.fingerprint)
+    }
 
     /// Adds an element with fingerprint `fingerprint`.
     @inline(__always)

@@ -56,6 +56,12 @@ final class CheckpointStore: Sendable {
     /// The name under which an operator instance reports.
     static func participant(_ name: String, instance: Int) -> String { "\(name)#\(instance)" }
 
+    /// The key of a source's position in a manifest: the source's name for its first (often only)
+    /// partition, `name#instance` for the others.
+    static func positionKey(_ name: String, instance: Int) -> String {
+        instance == 0 ? name : participant(name, instance: instance)
+    }
+
     /// The newest checkpoint the sources should inject a barrier for.
     var requested: Int64 { state.withLock { $0.requested } }
 
@@ -130,7 +136,7 @@ final class CheckpointStore: Sendable {
                 pending.files[file.name] = file.entry
                 pending.operators[name, default: []].append(file.name)
             }
-            if let position { pending.sources[name] = position }
+            if let position { pending.sources[Self.positionKey(name, instance: instance)] = position }
             pending.waiting.remove(Self.participant(name, instance: instance))
             if pending.waiting.isEmpty {
                 state.pending[id] = nil

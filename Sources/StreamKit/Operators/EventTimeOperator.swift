@@ -248,15 +248,21 @@ extension EventTimeOperator: Snapshotting {
     struct Snapshot: Codable {
         var clock: EventClock
         var emitted: Timestamp
+        /// The copy that took the snapshot (absent in checkpoints of earlier versions).
+        var instance: Int?
     }
 
     func snapshot() throws -> [UInt8] {
-        try StateCoding.encode(Snapshot(clock: clock, emitted: emitted))
+        try StateCoding.encode(Snapshot(clock: clock, emitted: emitted, instance: instance))
     }
 
+    /// Restores this copy's own clock: behind a partitioned source each copy follows its own
+    /// partition, and taking another partition's clock would turn this partition's elements late.
+    /// Without a snapshot of its own (an older checkpoint), the most advanced clock is taken.
     func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
-        for bytes in snapshots {
-            let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
+        let decoded = try snapshots.map { try StateCoding.decode(Snapshot.self, from: $0, operator: name) }
+        let own = decoded.filter { $0.instance == instance }
+        for snapshot in own.isEmpty ? decoded : own {
             if snapshot.clock.highest > clock.highest { clock = snapshot.clock }
             emitted = Swift.max(emitted, snapshot.emitted)
         }

@@ -98,10 +98,12 @@ struct ExecutionPlan: Sendable {
         for node in graph.nodes {
             switch node.role {
             case .source:
-                newStage(entry: node.id, instances: 1)
+                newStage(entry: node.id, instances: node.partitions)
             case .merge:
                 newStage(entry: node.id, instances: 1)
-            case .keyBy where configuration.workers > 1:
+            case .keyBy where configuration.workers > 1 || stages[stageOf[node.inputs[0].node]].instances > 1:
+                // Keyed state is split by key among the workers, never by the partition an element
+                // came from: the keyed part starts a stage of its own behind an exchange.
                 newStage(entry: node.id, instances: configuration.workers)
             default:
                 let inputStage = stageOf[node.inputs[0].node]
@@ -164,13 +166,32 @@ struct ExecutionPlan: Sendable {
                     + "give the operator its old name again, or start fresh (CheckpointConfiguration.fresh)"
             )
         }
-        let sources = Set(graph.nodes.filter { $0.role == .source }.map(\.name))
-        for name in restored.sources.keys.sorted() where !sources.contains(name) {
+        var positionKeys: Set<String> = []
+        for node in graph.nodes where node.role == .source {
+            for instance in 0..<node.partitions {
+                positionKeys.insert(CheckpointStore.positionKey(node.name, instance: instance))
+            }
+        }
+        for node in graph.nodes where node.role == .source && restored.sources[node.name] != nil {
+            let missing = (1..<max(node.partitions, 1)).filter {
+                restored.sources[CheckpointStore.positionKey(node.name, instance: $0)] == nil
+            }
+            if !missing.isEmpty {
+                throw StreamKitError(
+                    code: .checkpoint,
+                    message:
+                        "checkpoint \(restored.id) has no position for partitions \(missing.map(String.init).joined(separator: ", ")) "
+                        + "of source '\(node.name)': it was taken with fewer partitions; use the old number of partitions, "
+                        + "or start fresh (CheckpointConfiguration.fresh)"
+                )
+            }
+        }
+        for name in restored.sources.keys.sorted() where !positionKeys.contains(name) {
             throw StreamKitError(
                 code: .checkpoint,
                 message:
                     "checkpoint \(restored.id) holds the position of source '\(name)', which this pipeline no longer has: "
-                    + "give the source its old name again, or start fresh (CheckpointConfiguration.fresh)"
+                    + "give the source its old name and number of partitions again, or start fresh (CheckpointConfiguration.fresh)"
             )
         }
     }

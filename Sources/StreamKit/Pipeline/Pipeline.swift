@@ -58,34 +58,62 @@ public final class Pipeline: Sendable {
     @inlinable
     public func source<S: Source>(_ source: S, name: String? = nil) -> DataStream<S.Element> {
         // Formed here, in the caller's module, so that the reader's `read` is called directly.
-        addSource(source, name: name) { reader, count in try await reader.read(maximumCount: count) }
+        addSource(partitions: [source], name: name) { reader, count in try await reader.read(maximumCount: count) }
+    }
+
+    /// Adds a source whose partitions are read in parallel, one task per partition.
+    ///
+    /// Use it when the input is already split: a topic's partitions, a list of files, an MQTT shared
+    /// subscription read by several connections. The operators between the source and the first
+    /// ``DataStream/key(name:by:)-(_,(Element)->Key)`` run in each partition's task; the keyed
+    /// part receives from every partition, and its watermark is the minimum over the partitions
+    /// that are not idle. Each partition's position is recorded in checkpoints, so a restart must
+    /// use the same number of partitions.
+    ///
+    /// ```swift
+    /// let files = ["readings-1.jsonl", "readings-2.jsonl"].map { JSONLinesSource<Reading>(path: $0) }
+    /// pipeline.source(partitions: files)
+    ///     .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)))
+    ///     .key(by: { $0.sensor })
+    /// ```
+    /// - Parameters:
+    ///   - partitions: The partitions, each a source of the same type.
+    ///   - name: A stable name for the source (default: `source-N`).
+    /// - Returns: The stream of all partitions' elements.
+    @inlinable
+    public func source<S: Source>(partitions: [S], name: String? = nil) -> DataStream<S.Element> {
+        addSource(partitions: partitions, name: name) { reader, count in try await reader.read(maximumCount: count) }
     }
 
     @usableFromInline
     func addSource<S: Source>(
-        _ source: S,
+        partitions: [S],
         name: String?,
         read: @escaping SourceStage<S.Reader>.Read
     ) -> DataStream<S.Element> {
+        if partitions.isEmpty {
+            reportProblem("a partitioned source has no partitions: pass at least one source in partitions:")
+        }
         let id = graph.withLock { graph in
             let id = graph.nodes.count
             let nodeName = graph.uniqueName(name, kind: "source")
             let factory: NodeFactory = { context, outputs, clockUsers in
-                var reader = try await source.makeReader(
+                var reader = try await partitions[context.instance].makeReader(
                     context: SourceContext(
                         name: context.nodeName,
                         batchSize: context.configuration.batchSize,
                         tickInterval: context.configuration.tickInterval
                     )
                 )
-                if let position = context.restored?.sources[context.nodeName] {
+                let key = CheckpointStore.positionKey(context.nodeName, instance: context.instance)
+                if let position = context.restored?.sources[key] {
                     do {
                         try await reader.seek(to: position)
                     } catch {
                         throw StreamKitError(
                             code: .checkpoint,
                             message:
-                                "source '\(context.nodeName)' cannot resume from checkpoint \(context.restored!.id) at \(position)",
+                                "source '\(key)' cannot resume from checkpoint \(context.restored!.id) at \(position)",
                             underlying: error
                         )
                     }
@@ -98,6 +126,7 @@ public final class Pipeline: Sendable {
                     batchSize: context.configuration.batchSize,
                     clockUsers: clockUsers.users,
                     name: context.nodeName,
+                    instance: context.instance,
                     checkpoints: context.checkpoints,
                     stopSignal: context.stopSignal
                 ) as any StageRunner
@@ -106,14 +135,16 @@ public final class Pipeline: Sendable {
                 GraphNode(
                     id: id,
                     name: nodeName,
-                    label: "source \(String(describing: S.self).prefix(while: { $0 != "<" }))",
+                    label: "source \(String(describing: S.self).prefix(while: { $0 != "<" }))"
+                        + (partitions.count > 1 ? " × \(partitions.count) partitions" : ""),
                     role: .source,
                     inputs: [],
                     inputType: nil,
                     outputTypes: [PortIndex.main: TypedPort<S.Element>(), PortIndex.errors: TypedPort<ErrorRecord>()],
                     timeRule: .inherits,
                     isStateful: false,
-                    factory: factory
+                    factory: factory,
+                    partitions: Swift.max(partitions.count, 1)
                 )
             )
             return id

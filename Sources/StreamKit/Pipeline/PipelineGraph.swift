@@ -93,6 +93,8 @@ struct GraphNode: Sendable {
     var factory: NodeFactory?
     /// For a key-by node: makes the exchange that routes elements to the workers' channels.
     var makeExchange: (@Sendable ([AnyObject], Int) -> Any)?
+    /// For a source: how many partitions it reads in parallel, one copy of its stage each.
+    var partitions = 1
 }
 
 /// The mutable graph behind a ``Pipeline`` while it is being built.

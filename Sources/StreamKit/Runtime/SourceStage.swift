@@ -16,6 +16,8 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     private let batchSize: Int
     private let clockUsers: [any ProcessingTimeAware]
     private let name: String
+    /// Which partition of the source this stage reads, from 0.
+    private let instance: Int
     private let checkpoints: CheckpointStore?
     private var lastBarrier: Int64
     /// The positions recorded in checkpoints that have not completed yet, by checkpoint.
@@ -31,9 +33,11 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         batchSize: Int,
         clockUsers: [any ProcessingTimeAware],
         name: String,
+        instance: Int,
         checkpoints: CheckpointStore?,
         stopSignal: StopSignal
     ) {
+        self.instance = instance
         self.stopSignal = stopSignal
         self.reader = reader
         self.read = read
@@ -59,7 +63,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
             if id > lastBarrier {
                 lastBarrier = id
                 recordedPositions[id] = reader.position
-                try checkpoints.report(id, operator: name, instance: 0, position: reader.position)
+                try checkpoints.report(id, operator: name, instance: instance, position: reader.position)
                 let barrier = Barrier(id: id, store: checkpoints)
                 try await downstream.barrier(barrier)
                 try await errors.barrier(barrier)
@@ -81,7 +85,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         guard requested > lastBarrier else { return }
         lastBarrier = requested
         recordedPositions[requested] = reader.position
-        try checkpoints.report(requested, operator: name, instance: 0, position: reader.position)
+        try checkpoints.report(requested, operator: name, instance: instance, position: reader.position)
         let barrier = Barrier(id: requested, store: checkpoints)
         try await downstream.barrier(barrier)
         try await errors.barrier(barrier)

@@ -1,0 +1,130 @@
+import Foundation
+import StreamKit
+import Testing
+
+/// Sources read in parallel, one task per partition (``Pipeline/source(partitions:name:)``).
+@Suite struct PartitionedSourceTests {
+    /// The readings of ``CheckpointTests``, dealt to `count` partitions in runs of 40, as a topic's
+    /// partitions would hold them: each partition keeps the input order.
+    static func partitions(_ count: Int) -> [[Reading]] {
+        var partitions = [[Reading]](repeating: [], count: count)
+        for (index, reading) in CheckpointTests.readings.enumerated() {
+            partitions[index / 40 % count].append(reading)
+        }
+        return partitions
+    }
+
+    /// Count and sum per sensor and minute, computed by grouping: the readings are at most 7 s out
+    /// of order and the tests' watermark bound is 10 s, so none is late.
+    static let expected: [String: String] = {
+        var groups: [String: (count: Int, sum: Double)] = [:]
+        for reading in CheckpointTests.readings {
+            let start = reading.time.microseconds - ((reading.time.microseconds % 60_000_000) + 60_000_000) % 60_000_000
+            groups["\(reading.sensor) \(start)", default: (0, 0)].count += 1
+            groups["\(reading.sensor) \(start)", default: (0, 0)].sum += reading.value
+        }
+        return groups.mapValues { "\($0.count) \($0.sum)" }
+    }()
+
+    /// Partitioned readings → event time → count and sum per sensor and minute → an upsert table.
+    static func build(
+        _ partitions: [some Source<Reading>],
+        workers: Int,
+        table: UpsertTable,
+        read: ReadCounter = ReadCounter(),
+        slow: Bool = false
+    ) -> Pipeline {
+        let pipeline = Pipeline("partitioned", configuration: PipelineConfiguration(workers: workers, batchSize: 25))
+        pipeline.source(partitions: partitions, name: "readings")
+            .map(name: "count-read") { reading in
+                read.add()
+                return reading
+            }
+            .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(10)))
+            .key(by: { $0.sensor })
+            .window(.tumbling(.minutes(1)), name: "minutes")
+            .aggregate(Count(), Sum { $0.value })
+            .forEach(name: "rows") { row in
+                if slow { try await Task.sleep(for: .microseconds(300)) }
+                table.upsert("\(row.key) \(row.window.start.microseconds)", "\(row.value.0) \(row.value.1)")
+            }
+        return pipeline
+    }
+
+    @Test(arguments: [(1, 1), (3, 1), (3, 2), (2, 3)])
+    func everyPartitionCountAndWorkerCountGivesTheGroupedResult(partitions: Int, workers: Int) async throws {
+        let table = UpsertTable()
+        let read = ReadCounter()
+        let sources = Self.partitions(partitions).map { CollectionSource($0) }
+        let pipeline = Self.build(sources, workers: workers, table: table, read: read)
+        #expect(
+            pipeline.diagram().contains(
+                "source CollectionSource" + (partitions > 1 ? " × \(partitions) partitions" : "")
+            )
+        )
+        try await pipeline.run()
+        #expect(read.count == CheckpointTests.readings.count)
+        #expect(table.snapshot == Self.expected)
+        #expect(Self.expected.count > 50)
+    }
+
+    @Test func aStoppedRunResumesEveryPartitionWhereItStopped() async throws {
+        let directory = TemporaryDirectory()
+        let encoder = JSONEncoder()
+        let files = try Self.partitions(3).enumerated().map { index, readings in
+            let lines = try readings.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+            return directory.write("readings-\(index).jsonl", lines.joined(separator: "\n") + "\n")
+        }
+        let sources = files.map { JSONLinesSource<Reading>(path: $0) }
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
+
+        let table = UpsertTable()
+        let firstRead = ReadCounter()
+        let first = Self.build(sources, workers: 2, table: table, read: firstRead, slow: true)
+        let run = Task { try await first.run(checkpoints: checkpoints) }
+        for _ in 0..<1000 where firstRead.count < 500 { try await Task.sleep(for: .milliseconds(5)) }
+        first.stop()
+        try await run.value
+        let stoppedAt = firstRead.count
+        #expect(stoppedAt > 0 && stoppedAt < CheckpointTests.readings.count)
+
+        // Each partition continues at its own position: every reading is read exactly once.
+        let secondRead = ReadCounter()
+        try await Self.build(sources, workers: 2, table: table, read: secondRead).run(checkpoints: checkpoints)
+        #expect(stoppedAt + secondRead.count == CheckpointTests.readings.count)
+        #expect(table.snapshot == Self.expected)
+    }
+
+    @Test func aCheckpointOfMorePartitionsOrFewerFailsAndSaysWhatToChange() async throws {
+        let directory = TemporaryDirectory()
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
+        let read = ReadCounter()
+        let first = Self.build(
+            Self.partitions(3).map { CollectionSource($0) },
+            workers: 1,
+            table: UpsertTable(),
+            read: read,
+            slow: true
+        )
+        let run = Task { try await first.run(checkpoints: checkpoints) }
+        for _ in 0..<1000 where read.count < 200 { try await Task.sleep(for: .milliseconds(5)) }
+        first.stop()
+        try await run.value
+
+        let fewer = Self.build(Self.partitions(2).map { CollectionSource($0) }, workers: 1, table: UpsertTable())
+        let fewerError = await #expect(throws: StreamKitError.self) { try await fewer.run(checkpoints: checkpoints) }
+        #expect(fewerError?.message.contains("'readings#2'") == true)
+        #expect(fewerError?.message.contains("number of partitions") == true)
+
+        let more = Self.build(Self.partitions(4).map { CollectionSource($0) }, workers: 1, table: UpsertTable())
+        let moreError = await #expect(throws: StreamKitError.self) { try await more.run(checkpoints: checkpoints) }
+        #expect(moreError?.message.contains("no position for partitions 3 of source 'readings'") == true)
+    }
+
+    @Test func noPartitionsIsAConfigurationError() async throws {
+        let pipeline = Pipeline("empty")
+        pipeline.source(partitions: [CollectionSource<[Int]>](), name: "nothing").forEach { _ in }
+        let error = await #expect(throws: StreamKitError.self) { try await pipeline.run() }
+        #expect(error?.message.contains("no partitions") == true)
+    }
+}
