@@ -25,6 +25,9 @@ struct ExecutionPlan: Sendable {
     private(set) var stages: [Stage] = []
     /// The stage of each node.
     private(set) var stageOf: [Int] = []
+    /// The windows that aggregate in two steps: a local step in each partition's task, a global
+    /// step on the workers (see ``LocalWindowOperator``).
+    private(set) var twoStepWindows: Set<Int> = []
     /// For each node and input index: the producer index of the first copy of that input.
     private(set) var producerOffsets: [[Int]] = []
     let consumers: [PortRef: [(node: Int, input: Int)]]
@@ -102,8 +105,17 @@ struct ExecutionPlan: Sendable {
             case .merge:
                 newStage(entry: node.id, instances: 1)
             case .keyBy where configuration.workers > 1 || stages[stageOf[node.inputs[0].node]].instances > 1:
-                // Keyed state is split by key among the workers, never by the partition an element
-                // came from: the keyed part starts a stage of its own behind an exchange.
+                if let window = twoStepWindow(after: node) {
+                    // The key-by stays in the partitions' tasks, where the window's local step
+                    // runs; the exchange carries partial aggregates to the global step.
+                    stageOf[node.id] = stageOf[node.inputs[0].node]
+                    twoStepWindows.insert(window)
+                } else {
+                    // Keyed state is split by key among the workers, never by the partition an
+                    // element came from: the keyed part starts a stage of its own behind an exchange.
+                    newStage(entry: node.id, instances: configuration.workers)
+                }
+            case .keyed where twoStepWindows.contains(node.id):
                 newStage(entry: node.id, instances: configuration.workers)
             default:
                 let inputStage = stageOf[node.inputs[0].node]
@@ -129,6 +141,27 @@ struct ExecutionPlan: Sendable {
         }
     }
 
+    /// The window after key-by `keyBy` that aggregates in two steps, if any: a tumbling or calendar
+    /// window, the key-by's only consumer, behind a partitioned source, with no input that can go
+    /// idle (an idle partition stops holding the workers' watermark back, and its partial
+    /// aggregates could then reach a window that has fired).
+    private func twoStepWindow(after keyBy: GraphNode) -> Int? {
+        guard configuration.localAggregation, !graph.usesClock,
+            stages[stageOf[keyBy.inputs[0].node]].instances > 1,
+            let consumers = consumers[PortRef(node: keyBy.id, port: PortIndex.main)], consumers.count == 1,
+            graph.nodes[consumers[0].node].split != nil
+        else { return nil }
+        return consumers[0].node
+    }
+
+    /// The type a stage's channel carries: its entry's input, or partial aggregates for the global
+    /// step of a two-step window.
+    private func channelType(of stage: Stage) -> (any PortType)? {
+        let entry = graph.nodes[stage.entry]
+        if twoStepWindows.contains(entry.id) { return entry.split!.partialType }
+        return entry.inputType
+    }
+
     private mutating func newStage(entry: Int, instances: Int) {
         stageOf[entry] = stages.count
         stages.append(Stage(entry: entry, instances: instances))
@@ -148,6 +181,14 @@ struct ExecutionPlan: Sendable {
                 participants.insert(CheckpointStore.participant(node.name, instance: instance))
             }
         }
+        for window in twoStepWindows {
+            let partitions = stages[stageOf[graph.nodes[window].inputs[0].node]].instances
+            for instance in 0..<partitions {
+                participants.insert(
+                    CheckpointStore.participant(WindowSplit.localName(graph.nodes[window].name), instance: instance)
+                )
+            }
+        }
         return participants
     }
 
@@ -156,8 +197,17 @@ struct ExecutionPlan: Sendable {
     func validate(_ restored: RestoredCheckpoint) throws {
         let stateful = Set(
             graph.nodes.filter { $0.isStateful || $0.role == .sink }.map(\.name)
+                + twoStepWindows.map { WindowSplit.localName(graph.nodes[$0].name) }
         )
         for name in restored.state.keys.sorted() where !stateful.contains(name) {
+            if let window = graph.nodes.first(where: { WindowSplit.localName($0.name) == name }) {
+                throw StreamKitError(
+                    code: .checkpoint,
+                    message: "checkpoint \(restored.id) holds the partial aggregates of window '\(window.name)' from a "
+                        + "run that aggregated it in each partition, which this run does not: run with the same "
+                        + "partitioned source and localAggregation on, or start fresh (CheckpointConfiguration.fresh)"
+                )
+            }
             let existing = graph.nodes.first { $0.name == name }
             let change = existing == nil ? "no operator of that name exists any more" : "it no longer keeps state"
             throw StreamKitError(
@@ -253,14 +303,14 @@ struct ExecutionPlan: Sendable {
     private func run(store: CheckpointStore?, restored: RestoredCheckpoint?) async throws {
         // One channel per copy of every stage that is not a source.
         let channels: [[AnyObject]] = stages.map { stage in
-            let entry = graph.nodes[stage.entry]
-            guard let type = entry.inputType else { return [] }
+            guard let type = channelType(of: stage) else { return [] }
             return (0..<stage.instances).map { _ in type.makeChannel(capacity: configuration.channelCapacity) }
         }
         let sendableChannels = ChannelTable(channels: channels)
-        let closeAll: @Sendable () -> Void = { [stages, graph] in
-            for (index, stage) in stages.enumerated() {
-                guard let type = graph.nodes[stage.entry].inputType else { continue }
+        let types = stages.map { channelType(of: $0) }
+        let closeAll: @Sendable () -> Void = { [stages] in
+            for index in stages.indices {
+                guard let type = types[index] else { continue }
                 for channel in sendableChannels.channels[index] { type.close(channel: channel) }
             }
         }
@@ -291,12 +341,12 @@ struct ExecutionPlan: Sendable {
                         }
                     }
                     if needsClock {
-                        group.addTask { [stages, graph, configuration] in
+                        group.addTask { [stages, configuration] in
                             while !Task.isCancelled {
                                 try? await Task.sleep(for: configuration.tickInterval)
                                 let now = Timestamp.now
-                                for (index, stage) in stages.enumerated() {
-                                    guard let type = graph.nodes[stage.entry].inputType else { continue }
+                                for index in stages.indices {
+                                    guard let type = types[index] else { continue }
                                     for channel in sendableChannels.channels[index] {
                                         type.tick(channel: channel, now: now)
                                     }
@@ -329,7 +379,7 @@ struct ExecutionPlan: Sendable {
                             let producers = graph.nodes[candidate.entry].inputs.map { stageOf[$0.node] }
                             guard !producers.isEmpty, producers.allSatisfy({ running[$0] == 0 }) else { continue }
                             closed.insert(index)
-                            let type = graph.nodes[candidate.entry].inputType!
+                            let type = types[index]!
                             for channel in sendableChannels.channels[index] { type.close(channel: channel) }
                         }
                     }
@@ -346,7 +396,7 @@ struct ExecutionPlan: Sendable {
     }
 
     /// Whether channel-fed stages need clock ticks: an operator with an idle timeout runs there.
-    private var needsClock: Bool { graph.usesClock && stages.contains { graph.nodes[$0.entry].inputType != nil } }
+    private var needsClock: Bool { graph.usesClock && stages.contains { channelType(of: $0) != nil } }
 
     /// Builds the operators of one copy of a stage, from its entry to its edges, inside the task
     /// that will run them.
@@ -376,6 +426,25 @@ struct ExecutionPlan: Sendable {
                     let target = stages[stageOf[consumerID]]
                     let producer = producerOffsets[consumerID][inputIndex] + instance
                     let targetChannels = channels[stageOf[consumerID]]
+                    if twoStepWindows.contains(consumerID), let split = consumer.split {
+                        // The window's local step runs here and sends partial aggregates on.
+                        let sender =
+                            target.instances > 1
+                            ? split.makeExchange(targetChannels, producer)
+                            : split.partialType.makeSender(channel: targetChannels[0], producer: producer)
+                        let localContext = BuildContext(
+                            pipelineName: pipelineName,
+                            nodeName: WindowSplit.localName(consumer.name),
+                            instance: instance,
+                            instances: stages[stage].instances,
+                            configuration: configuration,
+                            checkpoints: checkpoints,
+                            restored: restored,
+                            stopSignal: stopSignal
+                        )
+                        outputs[port].append(try await split.makeLocal(localContext, sender))
+                        continue
+                    }
                     if target.instances > 1 {
                         guard let makeExchange = consumer.makeExchange else {
                             preconditionFailure("a parallel stage must start with a key-by exchange")
@@ -398,7 +467,8 @@ struct ExecutionPlan: Sendable {
                 restored: restored,
                 stopSignal: stopSignal
             )
-            let made = try await node.factory!(context, outputs, clockUsers)
+            let factory = twoStepWindows.contains(id) ? node.split!.makeGlobal : node.factory!
+            let made = try await factory(context, outputs, clockUsers)
             built[id] = made
             return made
         }
@@ -409,7 +479,7 @@ struct ExecutionPlan: Sendable {
         if entryNode.role == .source {
             return entryOperator as! any StageRunner
         }
-        return entryNode.inputType!.makeChannelStage(
+        return channelType(of: stages[stage])!.makeChannelStage(
             channel: channels[stage][instance],
             entry: entryOperator,
             producers: stages[stage].producers,

@@ -70,7 +70,7 @@ public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>
 /// A keyed stream grouped into windows, made by ``KeyedStream/window(_:allowedLateness:name:)``:
 /// call ``aggregate(_:)`` to say what each window computes.
 public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendable>: Sendable {
-    let keyed: KeyedStream<Key, Element>
+    @usableFromInline let keyed: KeyedStream<Key, Element>
     let spec: WindowSpec
     let allowedLateness: Duration
     let node: Int
@@ -88,15 +88,21 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     @inlinable
     public func aggregate<A: Aggregation>(_ aggregation: A) -> DataStream<WindowResult<Key, A.Output>>
     where A.Input == Element {
-        // The kernel is formed here, in the caller's module, where the types are concrete: the
-        // window loop it calls is specialized for them.
-        makeAggregate(aggregation) { state, batch in state.process(batch) }
+        // The kernels are formed here, in the caller's module, where the types are concrete: the
+        // window loops they call are specialized for them. The second and third are the local and
+        // global steps of a window that aggregates in two steps behind a partitioned source.
+        makeAggregate(
+            aggregation,
+            kernels: WindowKernels(),
+            twoSteps: TwoStepKernels(key: keyed.key)
+        )
     }
 
     @usableFromInline
     func makeAggregate<A: Aggregation>(
         _ aggregation: A,
-        kernel: @escaping WindowOperator<Key, Element, A>.Kernel
+        kernels: WindowKernels<Key, Element, A>,
+        twoSteps: TwoStepKernels<Key, Element, A>
     ) -> DataStream<WindowResult<Key, A.Output>> where A.Input == Element {
         let key = keyed.key
         let spec = self.spec
@@ -127,7 +133,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                     spec: spec,
                     lateness: lateness.streamKitMicroseconds
                 ),
-                kernel: kernel,
+                kernels: kernels,
                 downstream: downstream,
                 lateOutput: late,
                 name: context.nodeName,
@@ -141,7 +147,8 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
             node: node,
             label: "window \(spec)",
             outputType: TypedPort<WindowResult<Key, A.Output>>(),
-            factory: factory
+            factory: factory,
+            split: spec.aggregatesInTwoSteps ? self.twoSteps(aggregation, kernels: twoSteps) : nil
         )
         if !completed {
             pipeline.reportProblem(
@@ -149,6 +156,63 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
             )
         }
         return DataStream(pipeline: pipeline, port: PortRef(node: node, port: PortIndex.main))
+    }
+
+    /// The factories of the two steps of this window behind a partitioned source: see
+    /// ``LocalWindowOperator``.
+    func twoSteps<A: Aggregation>(_ aggregation: A, kernels: TwoStepKernels<Key, Element, A>) -> WindowSplit
+    where A.Input == Element {
+        typealias Partial = PartialAggregate<Key, Element, A.Accumulator>
+        let key = keyed.key
+        let spec = self.spec
+        let lateness = allowedLateness
+        return WindowSplit(
+            partialType: TypedPort<Partial>(),
+            makeExchange: { channels, producer in
+                ExchangeSender<Partial>(
+                    channels: channels.map { $0 as! BoundedChannel<ChannelMessage<Partial>> },
+                    producer: producer,
+                    route: kernels.route
+                ) as any BatchOperator<Partial>
+            },
+            makeLocal: { context, sender in
+                let local = LocalWindowOperator(
+                    state: WindowState(key: key, aggregation: LocalAggregation(aggregation), spec: spec, lateness: 0),
+                    kernels: kernels,
+                    downstream: Downstream(erased: [sender]),
+                    name: context.nodeName,
+                    instance: context.instance
+                )
+                try context.restore(local)
+                return local as any BatchOperator<Element>
+            },
+            makeGlobal: { context, outputs, _ in
+                let window = WindowOperator(
+                    state: WindowState(
+                        key: { $0.key },
+                        aggregation: MergingAggregation<Key, A>(aggregation),
+                        spec: spec,
+                        lateness: lateness.streamKitMicroseconds
+                    ),
+                    kernels: kernels.global,
+                    downstream: Downstream(erased: outputs[PortIndex.main]),
+                    lateOutput: Downstream([
+                        StragglerOutput<Key, Element, A.Accumulator>(
+                            downstream: Downstream(erased: outputs[PortIndex.late])
+                        )
+                    ]),
+                    name: context.nodeName,
+                    instance: context.instance,
+                    metrics: OperatorMetrics(context)
+                )
+                try context.restore(window)
+                return RouteSelectOperator<Partial>(
+                    worker: context.instance,
+                    select: kernels.select,
+                    downstream: Downstream([window])
+                ) as any BatchOperator<Partial>
+            }
+        )
     }
 
     /// Computes two aggregates per key and window in one pass.

@@ -226,10 +226,17 @@ public final class Pipeline: Sendable {
     }
 
     /// Sets the factory of a node created without one.
-    func complete(node: Int, label: String, outputType: any PortType, factory: @escaping NodeFactory) -> Bool {
+    func complete(
+        node: Int,
+        label: String,
+        outputType: any PortType,
+        factory: @escaping NodeFactory,
+        split: WindowSplit? = nil
+    ) -> Bool {
         graph.withLock { graph in
             guard graph.nodes[node].factory == nil else { return false }
             graph.nodes[node].factory = factory
+            graph.nodes[node].split = split
             graph.nodes[node].label = label
             graph.nodes[node].outputTypes[PortIndex.main] = outputType
             return true

@@ -14,6 +14,11 @@ public struct PipelineConfiguration: Sendable {
     public var tickInterval: Duration
     /// Where the pipeline logs.
     public var logger: Logger
+    /// Whether windows behind a partitioned source aggregate in two steps: each partition's task
+    /// aggregates its own elements and only partial aggregates cross to the workers. It applies to
+    /// tumbling and calendar windows whose key-by feeds nothing else, when no input can go idle;
+    /// the results are the same either way, up to the rounding of floating-point sums merged in another order. Turn it off to send every element through the exchange.
+    public var localAggregation = true
 
     /// Creates a configuration; every setting has a default.
     public init(

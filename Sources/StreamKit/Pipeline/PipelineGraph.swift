@@ -95,6 +95,25 @@ struct GraphNode: Sendable {
     var makeExchange: (@Sendable ([AnyObject], Int) -> Any)?
     /// For a source: how many partitions it reads in parallel, one copy of its stage each.
     var partitions = 1
+    /// For a window that can aggregate in two steps behind a partitioned source.
+    var split: WindowSplit?
+}
+
+/// How a window runs in two steps (see ``LocalWindowOperator``): the types and factories the graph
+/// compiler needs when it places the local step in each partition's task and the global step on
+/// the workers.
+struct WindowSplit: Sendable {
+    /// The type that crosses the exchange: ``PartialAggregate``.
+    var partialType: any PortType
+    /// Makes the exchange that routes partial aggregates to the workers' channels.
+    var makeExchange: @Sendable ([AnyObject], Int) -> Any
+    /// Makes the local step, sending into the given operator (an exchange or a channel sender).
+    var makeLocal: @Sendable (BuildContext, Any) async throws -> Any
+    /// Makes the global step: an operator that receives partial aggregates.
+    var makeGlobal: NodeFactory
+
+    /// The name under which the local steps of window `name` keep their state in checkpoints.
+    static func localName(_ name: String) -> String { "\(name).local" }
 }
 
 /// The mutable graph behind a ``Pipeline`` while it is being built.

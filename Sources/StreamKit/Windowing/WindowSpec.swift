@@ -64,6 +64,16 @@ public struct WindowSpec: Sendable, Hashable, CustomStringConvertible {
     /// Calendar months in a time zone; see ``calendar(_:in:)``.
     public static func months(in timeZone: TimeZone) -> WindowSpec { .calendar(.month, in: timeZone) }
 
+    /// Whether the windows can aggregate in two steps behind a partitioned source: each element
+    /// belongs to exactly one window, so a partial aggregate, placed at its window's last instant,
+    /// lands in the same window on the worker (tumbling and calendar windows).
+    var aggregatesInTwoSteps: Bool {
+        switch kind {
+        case .tumbling, .calendar: true
+        case .sliding, .session: false
+        }
+    }
+
     /// Whether windows merge per key (sessions).
     var isSession: Bool {
         if case .session = kind { return true }
