@@ -32,9 +32,12 @@ import Testing
         workers: Int,
         table: UpsertTable,
         read: ReadCounter = ReadCounter(),
-        slow: Bool = false
+        slow: Bool = false,
+        phases: AggregationPhases = .automatic
     ) -> Pipeline {
-        let pipeline = Pipeline("partitioned", configuration: PipelineConfiguration(workers: workers, batchSize: 25))
+        var configuration = PipelineConfiguration(workers: workers, batchSize: 25)
+        configuration.aggregationPhases = phases
+        let pipeline = Pipeline("partitioned", configuration: configuration)
         pipeline.source(partitions: partitions, name: "readings")
             .map(name: "count-read") { reading in
                 read.add()
@@ -51,12 +54,19 @@ import Testing
         return pipeline
     }
 
-    @Test(arguments: [(1, 1), (3, 1), (3, 2), (2, 3)])
-    func everyPartitionCountAndWorkerCountGivesTheGroupedResult(partitions: Int, workers: Int) async throws {
+    @Test(arguments: [
+        (1, 1, AggregationPhases.automatic), (3, 1, .automatic), (3, 2, .automatic), (2, 3, .automatic),
+        (3, 2, .one), (1, 2, .two),
+    ])
+    func everyPartitionCountAndWorkerCountGivesTheGroupedResult(
+        partitions: Int,
+        workers: Int,
+        phases: AggregationPhases
+    ) async throws {
         let table = UpsertTable()
         let read = ReadCounter()
         let sources = Self.partitions(partitions).map { CollectionSource($0) }
-        let pipeline = Self.build(sources, workers: workers, table: table, read: read)
+        let pipeline = Self.build(sources, workers: workers, table: table, read: read, phases: phases)
         #expect(
             pipeline.diagram().contains(
                 "source CollectionSource" + (partitions > 1 ? " × \(partitions) partitions" : "")

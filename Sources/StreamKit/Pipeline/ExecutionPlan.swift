@@ -141,13 +141,19 @@ struct ExecutionPlan: Sendable {
         }
     }
 
-    /// The window after key-by `keyBy` that aggregates in two steps, if any: a tumbling or calendar
-    /// window, the key-by's only consumer, behind a partitioned source, with no input that can go
-    /// idle (an idle partition stops holding the workers' watermark back, and its partial
-    /// aggregates could then reach a window that has fired).
+    /// The window after key-by `keyBy` that aggregates in two steps, if any (see
+    /// ``AggregationPhases``): a tumbling or calendar window, the key-by's only consumer, with no
+    /// input that can go idle (an idle input stops holding the workers' watermark back, and its
+    /// partial aggregates could then reach a window that has fired).
     private func twoStepWindow(after keyBy: GraphNode) -> Int? {
-        guard configuration.localAggregation, !graph.usesClock,
-            stages[stageOf[keyBy.inputs[0].node]].instances > 1,
+        let partitions = stages[stageOf[keyBy.inputs[0].node]].instances
+        let wanted =
+            switch configuration.aggregationPhases {
+            case .automatic: partitions > 1
+            case .two: true
+            case .one: false
+            }
+        guard wanted, !graph.usesClock,
             let consumers = consumers[PortRef(node: keyBy.id, port: PortIndex.main)], consumers.count == 1,
             graph.nodes[consumers[0].node].split != nil
         else { return nil }
@@ -204,8 +210,8 @@ struct ExecutionPlan: Sendable {
                 throw StreamKitError(
                     code: .checkpoint,
                     message: "checkpoint \(restored.id) holds the partial aggregates of window '\(window.name)' from a "
-                        + "run that aggregated it in each partition, which this run does not: run with the same "
-                        + "partitioned source and localAggregation on, or start fresh (CheckpointConfiguration.fresh)"
+                        + "run that aggregated it in two phases, which this run does not: run with the same "
+                        + "source partitions and aggregationPhases, or start fresh (CheckpointConfiguration.fresh)"
                 )
             }
             let existing = graph.nodes.first { $0.name == name }

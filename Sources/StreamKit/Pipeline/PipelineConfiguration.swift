@@ -14,11 +14,9 @@ public struct PipelineConfiguration: Sendable {
     public var tickInterval: Duration
     /// Where the pipeline logs.
     public var logger: Logger
-    /// Whether windows behind a partitioned source aggregate in two steps: each partition's task
-    /// aggregates its own elements and only partial aggregates cross to the workers. It applies to
-    /// tumbling and calendar windows whose key-by feeds nothing else, when no input can go idle;
-    /// the results are the same either way, up to the rounding of floating-point sums merged in another order. Turn it off to send every element through the exchange.
-    public var localAggregation = true
+    /// Whether tumbling and calendar windows aggregate in one phase or two; see
+    /// ``AggregationPhases``.
+    public var aggregationPhases = AggregationPhases.automatic
 
     /// Creates a configuration; every setting has a default.
     public init(
@@ -44,4 +42,24 @@ public struct PipelineConfiguration: Sendable {
         if tickInterval <= .zero { problems.append("tickInterval is \(tickInterval): use a positive duration") }
         return problems
     }
+}
+
+/// Whether a window aggregates in one phase — every element crosses the exchange to the worker that
+/// owns its key — or in two: each task in front of the exchange aggregates its own elements per key
+/// and window, and only partial aggregates (and the elements that arrive after their window's
+/// partial aggregate has left) cross to the workers, which merge them.
+///
+/// Two phases move the per-element work into the tasks that read the input, so they scale with a
+/// partitioned source (``Pipeline/source(partitions:name:)``) and send a few partial aggregates
+/// instead of every element. Results, late elements and late counts are those of one phase, up to
+/// the rounding of floating-point sums merged in another order. Two phases apply to tumbling and
+/// calendar windows whose `key(by:)` feeds nothing else, in pipelines where no input can go idle
+/// (an idle input stops holding the workers' watermark back); other windows run in one phase.
+public enum AggregationPhases: Sendable, Hashable {
+    /// Two phases behind a partitioned source, one otherwise.
+    case automatic
+    /// One phase.
+    case one
+    /// Two phases wherever they apply, also behind a single source with several workers.
+    case two
 }
