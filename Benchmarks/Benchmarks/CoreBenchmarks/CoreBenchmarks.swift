@@ -54,15 +54,12 @@ let benchmarks: @Sendable () -> Void = {
         async let second = Engine.windows(Workload.halves[1], workers: 1)
         return try await first.combined(with: second)
     }
-    workloadBenchmark("Windows engine workers=2 source partitions=2", reference: { Workload.windowReference }) {
-        try await Engine.windows(partitions: Workload.halves, workers: 2)
-    }
-    workloadBenchmark("Windows engine workers=1 source partitions=2", reference: { Workload.windowReference }) {
-        try await Engine.windows(partitions: Workload.halves, workers: 1)
-    }
-    workloadBenchmark("Windows engine workers=2 source partitions=2 exchange", reference: { Workload.windowReference }) {
-        try await Engine.windows(partitions: Workload.halves, workers: 2, localAggregation: false)
-    }
+    // A source of two partitions (the halves), in two phases by default: each partition's task
+    // aggregates its own readings, the two workers merge partial aggregates. Then the same with
+    // one global step, and in one phase, where every reading crosses the exchange.
+    partitionedBenchmark("Windows engine workers=2 source partitions=2", workers: 2, phases: .automatic)
+    partitionedBenchmark("Windows engine workers=1 source partitions=2", workers: 1, phases: .automatic)
+    partitionedBenchmark("Windows engine workers=2 source partitions=2 one phase", workers: 2, phases: .one)
     workloadBenchmark("Windows loop Dictionary", reference: { Workload.windowReference }) {
         WindowLoops.dictionary(Workload.events).tally
     }
@@ -109,12 +106,39 @@ func workloadBenchmark(
         benchmark.measurement(eventsPerSecond, Int((Double(Workload.eventCount) / seconds).rounded()))
         let expected = reference()
         if tally != expected {
-            print("MISMATCH \(name) produced \(tally), expected \(expected)")
+            benchmark.error("\(name) produced \(tally), expected \(expected)")
         }
     } setup: {
         _ = reference()
     }
 }
+
+/// Registers a benchmark of the canonical pipeline over ``Workload/halves`` as two partitions,
+/// checked by ``PartitionedCheck`` once the timing has stopped; it records how many of the
+/// 2-minute stragglers the run counted in windows (`stragglers counted`).
+func partitionedBenchmark(_ name: String, workers: Int, phases: AggregationPhases) {
+    var configuration = Benchmark.defaultConfiguration
+    configuration.metrics.append(stragglersCounted)
+    Benchmark(name, configuration: configuration) { benchmark in
+        let clock = ContinuousClock()
+        let started = clock.now
+        let results = try await Engine.windows(partitions: Workload.halves, workers: workers, phases: phases)
+        let elapsed = started.duration(to: clock.now)
+        benchmark.stopMeasurement()
+
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        benchmark.measurement(eventsPerSecond, Int((Double(Workload.eventCount) / seconds).rounded()))
+        let (problem, stragglers) = PartitionedCheck.check(results)
+        if let problem { benchmark.error("\(name): \(problem)") }
+        benchmark.measurement(stragglersCounted, stragglers)
+    } setup: {
+        _ = Workload.halves
+        _ = PartitionedCheck.reference
+    }
+}
+
+/// How many 2-minute stragglers a run over a partitioned source counted in their windows.
+let stragglersCounted = BenchmarkMetric.custom("stragglers counted", polarity: .prefersSmaller, useScalingFactor: false)
 
 /// The benchmarked pipelines; each call builds and runs a new ``Pipeline``.
 enum Engine {
@@ -147,21 +171,17 @@ enum Engine {
         return sink.tally
     }
 
-    /// The canonical windowed pipeline over a source with one partition per array. Until every
-    /// partition has sent data the watermark is minus infinity, so stragglers among the first
-    /// readings can make windows that end before the workload starts: they are left out.
-    static func windows(partitions: [[Event]], workers: Int, localAggregation: Bool = true) async throws -> Tally {
+    /// The canonical windowed pipeline over a source with one partition per array; its window
+    /// results, for ``PartitionedCheck``. Windows that end before the first reading are left out.
+    static func windows(
+        partitions: [[Event]],
+        workers: Int,
+        phases: AggregationPhases
+    ) async throws -> [WindowResult<Int, (Int, Double)>] {
         var configuration = PipelineConfiguration(workers: workers)
-        configuration.localAggregation = localAggregation
+        configuration.aggregationPhases = phases
         let pipeline = Pipeline("windows", configuration: configuration)
-        let sink = TallySink<WindowResult<Int, (Int, Double)>> { result in
-            Tally.windowFingerprint(
-                sensor: result.key,
-                windowStart: result.window.start.microseconds,
-                count: result.value.0,
-                mean: result.value.1
-            )
-        }
+        let sink = CollectingSink<WindowResult<Int, (Int, Double)>>()
         pipeline.source(partitions: partitions.map { CollectionSource($0) })
             .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)))
             .key(by: { $0.sensor })
@@ -170,7 +190,7 @@ enum Engine {
             .filter { $0.window.end.microseconds > Workload.start }
             .sink(sink)
         try await pipeline.run()
-        return sink.tally
+        return sink.elements
     }
 
     /// The stateless chain: `map`, `filter`, `map`, on one worker.
