@@ -17,7 +17,7 @@ import Testing
     static func writeInput(to path: String) throws {
         var lines: [String] = []
         var state: UInt64 = 11
-        for index in 0..<60_000 {
+        for index in 0..<120_000 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             var micros = Int64(index) * 50_000 - Int64(state >> 42 % 4_000_000)
             if index % 500 == 0 { micros -= 100_000_000 }  // late: its minute has closed

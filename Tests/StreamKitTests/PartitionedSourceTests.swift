@@ -38,7 +38,9 @@ import Testing
         var configuration = PipelineConfiguration(workers: workers, batchSize: 25)
         configuration.aggregationPhases = phases
         let pipeline = Pipeline("partitioned", configuration: configuration)
-        pipeline.source(partitions: partitions, name: "readings")
+        // Slow enough for a test to stop the run half-way, however many partitions.
+        let pace: Duration = slow ? .milliseconds(1) : .zero
+        pipeline.source(partitions: partitions.map { PacedSource(base: $0, pace: pace) }, name: "readings")
             .map(name: "count-read") { reading in
                 read.add()
                 return reading
@@ -69,7 +71,7 @@ import Testing
         let pipeline = Self.build(sources, workers: workers, table: table, read: read, phases: phases)
         #expect(
             pipeline.diagram().contains(
-                "source CollectionSource" + (partitions > 1 ? " × \(partitions) partitions" : "")
+                "source PacedSource" + (partitions > 1 ? " × \(partitions) partitions" : "")
             )
         )
         try await pipeline.run()
@@ -105,6 +107,40 @@ import Testing
         #expect(table.snapshot == Self.expected)
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func checkpointsGoOnAfterOnePartitionEndsAndAStopThenResumesTheOthers() async throws {
+        // Partition 0 holds 40 readings and ends at once; the others go on.
+        let readings = CheckpointTests.readings
+        var partitions: [[Reading]] = [Array(readings[0..<40]), [], []]
+        for (index, reading) in readings[40...].enumerated() { partitions[1 + index / 40 % 2].append(reading) }
+        let sources = partitions.map { CollectionSource($0) }
+        let directory = TemporaryDirectory()
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .milliseconds(20))
+        func completed() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.directory)) ?? [])
+                .filter { FileManager.default.fileExists(atPath: "\(checkpoints.directory)/\($0)/MANIFEST.json") }
+                .count
+        }
+
+        let table = UpsertTable()
+        let firstRead = ReadCounter()
+        let first = Self.build(sources, workers: 2, table: table, read: firstRead, slow: true)
+        let run = Task { try await first.run(checkpoints: checkpoints) }
+        for _ in 0..<2000 where completed() < 2 && firstRead.count < readings.count {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        first.stop()
+        try await run.value
+        let stoppedAt = firstRead.count
+        #expect(completed() >= 2)
+        #expect(stoppedAt > 40 && stoppedAt < readings.count)
+
+        let secondRead = ReadCounter()
+        try await Self.build(sources, workers: 2, table: table, read: secondRead).run(checkpoints: checkpoints)
+        #expect(stoppedAt + secondRead.count == readings.count)
+        #expect(table.snapshot == Self.expected)
+    }
+
     @Test func aCheckpointOfMorePartitionsOrFewerFailsAndSaysWhatToChange() async throws {
         let directory = TemporaryDirectory()
         let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
@@ -131,10 +167,45 @@ import Testing
         #expect(moreError?.message.contains("no position for partitions 3 of source 'readings'") == true)
     }
 
+    @Test(arguments: ["readings#1", "minutes.local"])
+    func namesThatCheckpointsUseForPartitionsAreRefused(name: String) async throws {
+        let pipeline = Pipeline("names")
+        pipeline.source([1, 2, 3], name: name).forEach { _ in }
+        let error = await #expect(throws: StreamKitError.self) { try await pipeline.run() }
+        #expect(error?.message.contains("'\(name)' contains '#' or ends in '.local'") == true)
+    }
+
     @Test func noPartitionsIsAConfigurationError() async throws {
         let pipeline = Pipeline("empty")
         pipeline.source(partitions: [CollectionSource<[Int]>](), name: "nothing").forEach { _ in }
         let error = await #expect(throws: StreamKitError.self) { try await pipeline.run() }
         #expect(error?.message.contains("no partitions") == true)
+    }
+}
+
+/// A source that waits `pace` before each read of its base source, without blocking a thread: a
+/// test can stop a run half-way whatever the machine's speed.
+struct PacedSource<Base: Source>: Source {
+    let base: Base
+    let pace: Duration
+
+    func makeReader(context: SourceContext) async throws -> Reader {
+        Reader(base: try await base.makeReader(context: context), pace: pace)
+    }
+
+    struct Reader: SourceReader {
+        var base: Base.Reader
+        let pace: Duration
+
+        mutating func read(maximumCount: Int) async throws -> SourceRead<Base.Element> {
+            if pace > .zero { try await Task.sleep(for: pace) }
+            return try await base.read(maximumCount: maximumCount)
+        }
+
+        var position: SourcePosition? { base.position }
+
+        mutating func seek(to position: SourcePosition) async throws {
+            try await base.seek(to: position)
+        }
     }
 }

@@ -30,13 +30,20 @@ final class CheckpointStore: Sendable {
         var pending: [Int64: Pending] = [:]
         /// The checkpoint of a graceful stop, once requested.
         var final: Int64?
+        /// Every participant still running, as `operator#instance`.
+        var participants: Set<String>
+        /// The last positions of sources whose input ended, recorded in every later checkpoint.
+        var ended: [String: SourcePosition] = [:]
+
+        /// Starts checkpoint `requested`, waiting for every participant still running.
+        mutating func startRequested() {
+            pending[requested] = Pending(sources: ended, waiting: participants, started: .now)
+        }
     }
 
     let configuration: CheckpointConfiguration
     let pipelineName: String
     let logger: Logger
-    /// Every participant, as `operator#instance`.
-    let participants: Set<String>
     private let state: Mutex<State>
 
     init(
@@ -48,9 +55,8 @@ final class CheckpointStore: Sendable {
     ) {
         self.configuration = configuration
         self.pipelineName = pipelineName
-        self.participants = participants
         self.logger = logger
-        self.state = Mutex(State(requested: lastCompleted, completed: lastCompleted))
+        self.state = Mutex(State(requested: lastCompleted, completed: lastCompleted, participants: participants))
     }
 
     /// The name under which an operator instance reports.
@@ -75,7 +81,7 @@ final class CheckpointStore: Sendable {
         state.withLock { state in
             guard state.final == nil, state.pending.isEmpty, state.requested == state.completed else { return nil }
             state.requested += 1
-            state.pending[state.requested] = Pending(waiting: participants, started: .now)
+            state.startRequested()
             return state.requested
         }
     }
@@ -88,13 +94,40 @@ final class CheckpointStore: Sendable {
                 if let final = state.final { return final }
                 guard state.pending.isEmpty, state.requested == state.completed else { return nil }
                 state.requested += 1
-                state.pending[state.requested] = Pending(waiting: participants, started: .now)
+                state.startRequested()
                 state.final = state.requested
                 return state.requested
             }
             if let id { return id }
             try? await Task.sleep(for: .milliseconds(5))
         }
+    }
+
+    /// The input of a source copy ended and everything it read has been handed on: it and the
+    /// operators of its stage (`participants`) take part in no further checkpoint, and every later
+    /// checkpoint records `position` as the source's, so that a restart does not read the input
+    /// again. Checkpoints that were waiting only for them complete now.
+    /// - Throws: When a manifest cannot be written.
+    func retire(_ participants: Set<String>, source name: String, instance: Int, position: SourcePosition?) throws {
+        let completed: [(Int64, Pending)] = state.withLock { state in
+            state.participants.subtract(participants)
+            let key = Self.positionKey(name, instance: instance)
+            if let position { state.ended[key] = position }
+            var completed: [(Int64, Pending)] = []
+            for id in state.pending.keys.sorted() {
+                var pending = state.pending[id]!
+                pending.waiting.subtract(participants)
+                if let position { pending.sources[key] = position }
+                if pending.waiting.isEmpty {
+                    state.pending[id] = nil
+                    completed.append((id, pending))
+                } else {
+                    state.pending[id] = pending
+                }
+            }
+            return completed
+        }
+        for (id, pending) in completed { try finish(id, pending) }
     }
 
     /// Records what a participant contributes to checkpoint `id`: its state, its position.

@@ -142,11 +142,16 @@ struct ExecutionPlan: Sendable {
     }
 
     /// The window after key-by `keyBy` that aggregates in two steps, if any (see
-    /// ``AggregationPhases``): a tumbling or calendar window, the key-by's only consumer, with no
-    /// input that can go idle (an idle input stops holding the workers' watermark back, and its
+    /// ``AggregationPhases``): a tumbling or calendar window, the key-by's only consumer, in the
+    /// tasks of a source, with no input that can go idle (an idle input stops holding the workers' watermark back, and its
     /// partial aggregates could then reach a window that has fired).
     private func twoStepWindow(after keyBy: GraphNode) -> Int? {
-        let partitions = stages[stageOf[keyBy.inputs[0].node]].instances
+        // The local step runs in the tasks of a source (one per partition), whose copies do not
+        // change between runs; behind the workers of an earlier keyed step it would be split by
+        // their number, which may.
+        let inputStage = stages[stageOf[keyBy.inputs[0].node]]
+        guard graph.nodes[inputStage.entry].role == .source else { return nil }
+        let partitions = inputStage.instances
         let wanted =
             switch configuration.aggregationPhases {
             case .automatic: partitions > 1
@@ -198,6 +203,22 @@ struct ExecutionPlan: Sendable {
         return participants
     }
 
+    /// The checkpoint participants of one copy of a stage: its sources, stateful operators and
+    /// sinks, and the local steps of two-step windows that run in it.
+    func participants(ofStage stage: Int, instance: Int) -> Set<String> {
+        var names: Set<String> = []
+        for node in graph.nodes
+        where stageOf[node.id] == stage && (node.role == .source || node.role == .sink || node.isStateful) {
+            names.insert(CheckpointStore.participant(node.name, instance: instance))
+        }
+        for window in twoStepWindows where stageOf[graph.nodes[window].inputs[0].node] == stage {
+            names.insert(
+                CheckpointStore.participant(WindowSplit.localName(graph.nodes[window].name), instance: instance)
+            )
+        }
+        return names
+    }
+
     /// Checks that a checkpoint fits this graph: every operator it holds state for still exists
     /// and still keeps state.
     func validate(_ restored: RestoredCheckpoint) throws {
@@ -210,8 +231,9 @@ struct ExecutionPlan: Sendable {
                 throw StreamKitError(
                     code: .checkpoint,
                     message: "checkpoint \(restored.id) holds the partial aggregates of window '\(window.name)' from a "
-                        + "run that aggregated it in two phases, which this run does not: run with the same "
-                        + "source partitions and aggregationPhases, or start fresh (CheckpointConfiguration.fresh)"
+                        + "run that aggregated it in two phases, which this run does not (two phases need a partitioned source, or "
+                        + "aggregationPhases .two and more than one worker): run with the same source partitions, "
+                        + "aggregationPhases and number of workers, or start fresh (CheckpointConfiguration.fresh)"
                 )
             }
             let existing = graph.nodes.first { $0.name == name }
@@ -471,7 +493,8 @@ struct ExecutionPlan: Sendable {
                 configuration: configuration,
                 checkpoints: checkpoints,
                 restored: restored,
-                stopSignal: stopSignal
+                stopSignal: stopSignal,
+                stageParticipants: node.role == .source ? participants(ofStage: stage, instance: instance) : []
             )
             let factory = twoStepWindows.contains(id) ? node.split!.makeGlobal : node.factory!
             let made = try await factory(context, outputs, clockUsers)

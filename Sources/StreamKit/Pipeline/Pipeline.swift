@@ -128,6 +128,7 @@ public final class Pipeline: Sendable {
                     name: context.nodeName,
                     instance: context.instance,
                     checkpoints: context.checkpoints,
+                    retiring: context.stageParticipants,
                     stopSignal: context.stopSignal
                 ) as any StageRunner
             }

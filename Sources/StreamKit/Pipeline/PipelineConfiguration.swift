@@ -53,8 +53,9 @@ public struct PipelineConfiguration: Sendable {
 /// partitioned source (``Pipeline/source(partitions:name:)``) and send a few partial aggregates
 /// instead of every element. Results, late elements and late counts are those of one phase, up to
 /// the rounding of floating-point sums merged in another order. Two phases apply to tumbling and
-/// calendar windows whose `key(by:)` feeds nothing else, in pipelines where no input can go idle
-/// (an idle input stops holding the workers' watermark back); other windows run in one phase.
+/// calendar windows whose `key(by:)` feeds nothing else and follows a source (stateless operators
+/// between them do not matter), in pipelines where no input can go idle (an idle input stops
+/// holding the workers' watermark back); other windows run in one phase.
 public enum AggregationPhases: Sendable, Hashable {
     /// Two phases behind a partitioned source, one otherwise.
     case automatic

@@ -55,6 +55,9 @@ struct BuildContext: Sendable {
     var restored: RestoredCheckpoint?
     /// Set when the pipeline is asked to stop gracefully.
     var stopSignal: StopSignal
+    /// The checkpoint participants of this copy of the node's stage, as `operator#instance`: what
+    /// a source retires when its input ends.
+    var stageParticipants: Set<String> = []
 
     /// Restores a snapshotting operator from the checkpoint, if the run resumes from one.
     func restore(_ target: some Snapshotting) throws {
@@ -129,6 +132,12 @@ struct PipelineGraph: Sendable {
     /// A unique name: the user's, or the kind followed by a number.
     mutating func uniqueName(_ requested: String?, kind: String) -> String {
         if let requested {
+            if requested.contains("#") || requested.hasSuffix(".local") {
+                problems.append(
+                    "the name '\(requested)' contains '#' or ends in '.local', which checkpoints use for partitions and "
+                        + "two-phase windows: choose another name"
+                )
+            }
             if usedNames.contains(requested) {
                 problems.append(
                     "two operators are named '\(requested)': names identify state in checkpoints, give each a different name"

@@ -19,6 +19,8 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     /// Which partition of the source this stage reads, from 0.
     private let instance: Int
     private let checkpoints: CheckpointStore?
+    /// The checkpoint participants of this copy of the stage, retired when the input ends.
+    private let retiring: Set<String>
     private var lastBarrier: Int64
     /// The positions recorded in checkpoints that have not completed yet, by checkpoint.
     private var recordedPositions: [Int64: SourcePosition?] = [:]
@@ -35,8 +37,10 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         name: String,
         instance: Int,
         checkpoints: CheckpointStore?,
+        retiring: Set<String>,
         stopSignal: StopSignal
     ) {
+        self.retiring = retiring
         self.instance = instance
         self.stopSignal = stopSignal
         self.reader = reader
@@ -127,8 +131,12 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
             case .tick(let now):
                 for user in clockUsers { try await user.tick(now: now) }
             case .end:
+                // A checkpoint requested before the end gets this source's barrier; later ones
+                // record where the input ended and wait for nothing of this stage.
+                try await injectBarrierIfRequested()
                 try await downstream.finish()
                 try await errors.finish()
+                try checkpoints?.retire(retiring, source: name, instance: instance, position: reader.position)
                 return
             }
         }
