@@ -86,20 +86,18 @@ final class CheckpointStore: Sendable {
         }
     }
 
-    /// A checkpoint for a graceful stop: a new one once none is in flight. Every source calls it;
-    /// they all get the same number.
-    func triggerFinal() async -> Int64 {
-        while true {
-            let id: Int64? = state.withLock { state in
-                if let final = state.final { return final }
-                guard state.pending.isEmpty, state.requested == state.completed else { return nil }
-                state.requested += 1
-                state.startRequested()
-                state.final = state.requested
-                return state.requested
-            }
-            if let id { return id }
-            try? await Task.sleep(for: .milliseconds(5))
+    /// The checkpoint of a graceful stop: a new one once none is in flight, `nil` while one is.
+    /// Every source calls it until it gets a number, injecting the barriers of checkpoints
+    /// requested meanwhile (a checkpoint in flight may wait for this very source); they all get
+    /// the same number.
+    func triggerFinal() -> Int64? {
+        state.withLock { state in
+            if let final = state.final { return final }
+            guard state.pending.isEmpty, state.requested == state.completed else { return nil }
+            state.requested += 1
+            state.startRequested()
+            state.final = state.requested
+            return state.requested
         }
     }
 

@@ -222,20 +222,13 @@ struct ExecutionPlan: Sendable {
     /// Checks that a checkpoint fits this graph: every operator it holds state for still exists
     /// and still keeps state.
     func validate(_ restored: RestoredCheckpoint) throws {
+        // A window's local steps (two phases) restore into its local steps, or into the window
+        // itself when this run aggregates it in one phase.
         let stateful = Set(
             graph.nodes.filter { $0.isStateful || $0.role == .sink }.map(\.name)
-                + twoStepWindows.map { WindowSplit.localName(graph.nodes[$0].name) }
+                + graph.nodes.filter { $0.split != nil }.map { WindowSplit.localName($0.name) }
         )
         for name in restored.state.keys.sorted() where !stateful.contains(name) {
-            if let window = graph.nodes.first(where: { WindowSplit.localName($0.name) == name }) {
-                throw StreamKitError(
-                    code: .checkpoint,
-                    message: "checkpoint \(restored.id) holds the partial aggregates of window '\(window.name)' from a "
-                        + "run that aggregated it in two phases, which this run does not (two phases need a partitioned source, or "
-                        + "aggregationPhases .two and more than one worker): run with the same source partitions, "
-                        + "aggregationPhases and number of workers, or start fresh (CheckpointConfiguration.fresh)"
-                )
-            }
             let existing = graph.nodes.first { $0.name == name }
             let change = existing == nil ? "no operator of that name exists any more" : "it no longer keeps state"
             throw StreamKitError(

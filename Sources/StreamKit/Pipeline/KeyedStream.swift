@@ -141,6 +141,10 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 metrics: OperatorMetrics(context)
             )
             try context.restore(window)
+            if let locals = context.restored?.state[WindowSplit.localName(context.nodeName)] {
+                // The checkpoint comes from a run that aggregated this window in two phases.
+                try window.mergeLocalSteps(from: locals, instance: context.instance, instances: context.instances)
+            }
             return window as any BatchOperator<Element>
         }
         let completed = pipeline.complete(

@@ -61,9 +61,17 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     /// open windows wait in the checkpoint for the next run.
     private func stopGracefully() async throws {
         if let checkpoints {
-            // A checkpoint requested before the stop needs this source's barrier to complete.
-            try await injectBarrierIfRequested()
-            let id = await checkpoints.triggerFinal()
+            // A checkpoint requested before the stop, or while waiting for the stop's, needs this
+            // source's barrier to complete.
+            var final: Int64?
+            while true {
+                try await injectBarrierIfRequested()
+                final = checkpoints.triggerFinal()
+                if final != nil { break }
+                try Task.checkCancellation()
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let id = final!
             if id > lastBarrier {
                 lastBarrier = id
                 recordedPositions[id] = reader.position

@@ -103,6 +103,14 @@ extension WindowOperator: Snapshotting {
             StateCoding.owns(key, instance: instance, instances: instances)
         }
     }
+
+    /// Takes over, for the keys this instance owns, the partial aggregates that the local steps of
+    /// a two-phase run held in the checkpoint (this run aggregates the window in one phase).
+    func mergeLocalSteps(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
+        try state.merge(localSnapshots: snapshots, operator: name) { key in
+            StateCoding.owns(key, instance: instance, instances: instances)
+        }
+    }
 }
 
 /// The loops of a window operator, formed in the caller's module where the types are concrete (see

@@ -84,6 +84,24 @@ extension WindowState where Key: Codable {
         countsLate: Bool,
         owns: (Key) -> Bool
     ) throws {
+        try restore(from: snapshots, operator: name, only: only, countsLate: countsLate, merging: false, owns: owns)
+    }
+
+    /// Merges the open windows of the local steps of a two-phase run into this state: their
+    /// partial aggregates belong to windows that had not fired anywhere. Their watermarks, each a
+    /// partition's own, are not taken.
+    mutating func merge(localSnapshots snapshots: [[UInt8]], operator name: String, owns: (Key) -> Bool) throws {
+        try restore(from: snapshots, operator: name, only: nil, countsLate: false, merging: true, owns: owns)
+    }
+
+    private mutating func restore(
+        from snapshots: [[UInt8]],
+        operator name: String,
+        only: Int?,
+        countsLate: Bool,
+        merging: Bool,
+        owns: (Key) -> Bool
+    ) throws {
         for bytes in snapshots {
             let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
             if let only, snapshot.instance != only { continue }
@@ -95,7 +113,7 @@ extension WindowState where Key: Codable {
                         + "start fresh or restore the old types"
                 )
             }
-            watermark = Swift.max(watermark, snapshot.watermark)
+            if !merging { watermark = Swift.max(watermark, snapshot.watermark) }
             if countsLate { lateCount += snapshot.lateCount }
             for bucket in snapshot.buckets {
                 let keys = bucket.keys ?? bucket.rawKeys.map { Self.values($0, as: Key.self) } ?? []
@@ -105,7 +123,11 @@ extension WindowState where Key: Codable {
                 buckets[index].fired = buckets[index].fired || bucket.fired
                 buckets[index].table.reserve(keys.count)
                 for (key, accumulator) in zip(keys, accumulators) where owns(key) {
-                    buckets[index].table.insert(key, accumulator)
+                    if merging, let slot = buckets[index].table.index(of: key) {
+                        aggregation.merge(accumulator, into: &buckets[index].table.values[slot])
+                    } else {
+                        buckets[index].table.insert(key, accumulator)
+                    }
                 }
             }
         }
