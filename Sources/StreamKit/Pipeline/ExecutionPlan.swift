@@ -141,10 +141,10 @@ struct ExecutionPlan: Sendable {
         }
     }
 
-    /// The window after key-by `keyBy` that aggregates in two steps, if any (see
+    /// The window after key-by `keyBy` that aggregates in two phases, if any (see
     /// ``AggregationPhases``): a tumbling or calendar window, the key-by's only consumer, in the
-    /// tasks of a source, with no input that can go idle (an idle input stops holding the workers' watermark back, and its
-    /// partial aggregates could then reach a window that has fired).
+    /// tasks of a source, with no input that can go idle (an idle input stops holding the workers'
+    /// watermark back, and its partial aggregates could then reach a window that has fired).
     private func twoStepWindow(after keyBy: GraphNode) -> Int? {
         // The local step runs in the tasks of a source (one per partition), whose copies do not
         // change between runs; behind the workers of an earlier keyed step it would be split by
@@ -186,21 +186,11 @@ struct ExecutionPlan: Sendable {
     /// The names under which the participants of a checkpoint report: every source, stateful
     /// operator and sink, once per instance.
     var checkpointParticipants: Set<String> {
-        var participants: Set<String> = []
-        for node in graph.nodes where node.role == .source || node.role == .sink || node.isStateful {
-            for instance in 0..<stages[stageOf[node.id]].instances {
-                participants.insert(CheckpointStore.participant(node.name, instance: instance))
-            }
+        var all: Set<String> = []
+        for (stage, copies) in stages.enumerated() {
+            for instance in 0..<copies.instances { all.formUnion(participants(ofStage: stage, instance: instance)) }
         }
-        for window in twoStepWindows {
-            let partitions = stages[stageOf[graph.nodes[window].inputs[0].node]].instances
-            for instance in 0..<partitions {
-                participants.insert(
-                    CheckpointStore.participant(WindowSplit.localName(graph.nodes[window].name), instance: instance)
-                )
-            }
-        }
-        return participants
+        return all
     }
 
     /// The checkpoint participants of one copy of a stage: its sources, stateful operators and
@@ -244,7 +234,7 @@ struct ExecutionPlan: Sendable {
             }
         }
         for node in graph.nodes where node.role == .source && restored.sources[node.name] != nil {
-            let missing = (1..<max(node.partitions, 1)).filter {
+            let missing = (1..<node.partitions).filter {
                 restored.sources[CheckpointStore.positionKey(node.name, instance: $0)] == nil
             }
             if !missing.isEmpty {
@@ -435,6 +425,17 @@ struct ExecutionPlan: Sendable {
         func build(_ id: Int) async throws -> Any {
             if let existing = built[id] { return existing }
             let node = graph.nodes[id]
+            let context = BuildContext(
+                pipelineName: pipelineName,
+                nodeName: node.name,
+                instance: instance,
+                instances: stages[stage].instances,
+                configuration: configuration,
+                checkpoints: checkpoints,
+                restored: restored,
+                stopSignal: stopSignal,
+                stageParticipants: node.role == .source ? participants(ofStage: stage, instance: instance) : []
+            )
             var outputs: [[Any]] = [[], [], []]
             for port in node.outputTypes.keys.sorted() {
                 let portRef = PortRef(node: id, port: port)
@@ -453,16 +454,8 @@ struct ExecutionPlan: Sendable {
                             target.instances > 1
                             ? split.makeExchange(targetChannels, producer)
                             : split.partialType.makeSender(channel: targetChannels[0], producer: producer)
-                        let localContext = BuildContext(
-                            pipelineName: pipelineName,
-                            nodeName: WindowSplit.localName(consumer.name),
-                            instance: instance,
-                            instances: stages[stage].instances,
-                            configuration: configuration,
-                            checkpoints: checkpoints,
-                            restored: restored,
-                            stopSignal: stopSignal
-                        )
+                        var localContext = context
+                        localContext.nodeName = WindowSplit.localName(consumer.name)
                         outputs[port].append(try await split.makeLocal(localContext, sender))
                         continue
                     }
@@ -478,17 +471,6 @@ struct ExecutionPlan: Sendable {
                     }
                 }
             }
-            let context = BuildContext(
-                pipelineName: pipelineName,
-                nodeName: node.name,
-                instance: instance,
-                instances: stages[stage].instances,
-                configuration: configuration,
-                checkpoints: checkpoints,
-                restored: restored,
-                stopSignal: stopSignal,
-                stageParticipants: node.role == .source ? participants(ofStage: stage, instance: instance) : []
-            )
             let factory = twoStepWindows.contains(id) ? node.split!.makeGlobal : node.factory!
             let made = try await factory(context, outputs, clockUsers)
             built[id] = made

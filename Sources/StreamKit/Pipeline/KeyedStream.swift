@@ -89,8 +89,8 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
     public func aggregate<A: Aggregation>(_ aggregation: A) -> DataStream<WindowResult<Key, A.Output>>
     where A.Input == Element {
         // The kernels are formed here, in the caller's module, where the types are concrete: the
-        // window loops they call are specialized for them. The second and third are the local and
-        // global steps of a window that aggregates in two steps behind a partitioned source.
+        // window loops they call are specialized for them. `twoSteps` holds those of the local and
+        // global steps, for when the window aggregates in two phases (see AggregationPhases).
         makeAggregate(
             aggregation,
             kernels: WindowKernels(),
@@ -162,8 +162,8 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
         return DataStream(pipeline: pipeline, port: PortRef(node: node, port: PortIndex.main))
     }
 
-    /// The factories of the two steps of this window behind a partitioned source: see
-    /// ``LocalWindowOperator``.
+    /// The factories of the local and global steps of this window, for when it aggregates in two
+    /// phases: see ``LocalWindowOperator``.
     func twoSteps<A: Aggregation>(_ aggregation: A, kernels: TwoStepKernels<Key, Element, A>) -> WindowSplit
     where A.Input == Element {
         typealias Partial = PartialAggregate<Key, Element, A.Accumulator>

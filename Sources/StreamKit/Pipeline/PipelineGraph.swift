@@ -98,7 +98,7 @@ struct GraphNode: Sendable {
     var makeExchange: (@Sendable ([AnyObject], Int) -> Any)?
     /// For a source: how many partitions it reads in parallel, one copy of its stage each.
     var partitions = 1
-    /// For a window that can aggregate in two steps behind a partitioned source.
+    /// For a window that can aggregate in two phases (see ``AggregationPhases``).
     var split: WindowSplit?
 }
 

@@ -62,24 +62,17 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     private func stopGracefully() async throws {
         if let checkpoints {
             // A checkpoint requested before the stop, or while waiting for the stop's, needs this
-            // source's barrier to complete.
-            var final: Int64?
-            while true {
-                try await injectBarrierIfRequested()
-                final = checkpoints.triggerFinal()
-                if final != nil { break }
+            // source's barrier to complete; then the stop's own is the one requested.
+            try await injectBarrierIfRequested()
+            var final = checkpoints.triggerFinal()
+            while final == nil {
                 try Task.checkCancellation()
                 try await Task.sleep(for: .milliseconds(5))
+                try await injectBarrierIfRequested()
+                final = checkpoints.triggerFinal()
             }
             let id = final!
-            if id > lastBarrier {
-                lastBarrier = id
-                recordedPositions[id] = reader.position
-                try checkpoints.report(id, operator: name, instance: instance, position: reader.position)
-                let barrier = Barrier(id: id, store: checkpoints)
-                try await downstream.barrier(barrier)
-                try await errors.barrier(barrier)
-            }
+            try await injectBarrierIfRequested()
             while checkpoints.completed < id {
                 try Task.checkCancellation()
                 try await Task.sleep(for: .milliseconds(5))

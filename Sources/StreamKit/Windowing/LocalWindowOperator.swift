@@ -1,4 +1,4 @@
-/// The first step of a window aggregated in two steps behind a partitioned source: it runs in each
+/// The local step of a window aggregated in two phases (see ``AggregationPhases``): it runs in each
 /// partition's task and aggregates the partition's own elements per key and window, so that only
 /// partial aggregates — one per key, window and partition — cross the exchange to the workers,
 /// which merge them (``MergingAggregation``) and fire the windows.
@@ -9,7 +9,7 @@
 /// fires there. An element for a window whose partial aggregate has already been sent is passed
 /// on as it is, and the worker judges it against its own watermark, with the allowed lateness,
 /// exactly as it would judge an element that came through the exchange: the results, the late
-/// output and the late counts are those of a one-step window. The planner uses two steps only when
+/// output and the late counts are those of one phase. The planner uses two phases only when
 /// no input of the partitions can go idle (an idle partition stops holding the workers' watermark
 /// back, and a partial aggregate sent after that could arrive after its window fired).
 final class LocalWindowOperator<Key: Hashable & Sendable & Codable, Element: Sendable, A: Aggregation>: BatchOperator
@@ -74,12 +74,7 @@ where A.Input == Element {
 
     func barrier(_ barrier: Barrier) async throws {
         try await flush()
-        try barrier.store.report(
-            barrier.id,
-            operator: name,
-            instance: instance,
-            state: state.snapshot(instance: instance)
-        )
+        try barrier.store.report(barrier.id, operator: name, instance: instance, state: snapshot())
         try await downstream.barrier(barrier)
     }
 

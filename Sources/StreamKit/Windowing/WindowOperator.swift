@@ -107,7 +107,7 @@ extension WindowOperator: Snapshotting {
     /// Takes over, for the keys this instance owns, the partial aggregates that the local steps of
     /// a two-phase run held in the checkpoint (this run aggregates the window in one phase).
     func mergeLocalSteps(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
-        try state.merge(localSnapshots: snapshots, operator: name) { key in
+        try state.restore(from: snapshots, operator: name, countsLate: false, merging: true) { key in
             StateCoding.owns(key, instance: instance, instances: instances)
         }
     }

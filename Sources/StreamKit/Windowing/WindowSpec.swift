@@ -64,7 +64,7 @@ public struct WindowSpec: Sendable, Hashable, CustomStringConvertible {
     /// Calendar months in a time zone; see ``calendar(_:in:)``.
     public static func months(in timeZone: TimeZone) -> WindowSpec { .calendar(.month, in: timeZone) }
 
-    /// Whether the windows can aggregate in two steps behind a partitioned source: each element
+    /// Whether the windows can aggregate in two phases (see ``AggregationPhases``): each element
     /// belongs to exactly one window, so a partial aggregate, placed at its window's last instant,
     /// lands in the same window on the worker (tumbling and calendar windows).
     var aggregatesInTwoSteps: Bool {

@@ -77,29 +77,15 @@ extension WindowState where Key: Codable {
     ///   - only: When given, only the snapshot written by this copy is read.
     ///   - countsLate: Whether this copy takes over the snapshots' counts of late elements (one
     ///     copy does, so that the total is kept).
+    ///   - merging: The snapshots are those of a two-phase run's local steps, restored into a
+    ///     one-phase window: their partial aggregates are merged into the keys already restored,
+    ///     and their watermarks, each a partition's own, are not taken.
     mutating func restore(
         from snapshots: [[UInt8]],
         operator name: String,
         only: Int? = nil,
         countsLate: Bool,
-        owns: (Key) -> Bool
-    ) throws {
-        try restore(from: snapshots, operator: name, only: only, countsLate: countsLate, merging: false, owns: owns)
-    }
-
-    /// Merges the open windows of the local steps of a two-phase run into this state: their
-    /// partial aggregates belong to windows that had not fired anywhere. Their watermarks, each a
-    /// partition's own, are not taken.
-    mutating func merge(localSnapshots snapshots: [[UInt8]], operator name: String, owns: (Key) -> Bool) throws {
-        try restore(from: snapshots, operator: name, only: nil, countsLate: false, merging: true, owns: owns)
-    }
-
-    private mutating func restore(
-        from snapshots: [[UInt8]],
-        operator name: String,
-        only: Int?,
-        countsLate: Bool,
-        merging: Bool,
+        merging: Bool = false,
         owns: (Key) -> Bool
     ) throws {
         for bytes in snapshots {
