@@ -90,10 +90,7 @@ import Testing
         let firstRead = ReadCounter()
         let table = UpsertTable()
         let first = PartitionedSourceTests.build(sources, workers: 2, table: table, read: firstRead, slow: true)
-        let run = Task { try await first.run(checkpoints: checkpoints) }
-        for _ in 0..<1000 where firstRead.count < 1000 { try await Task.sleep(for: .milliseconds(5)) }
-        first.stop()
-        try await run.value
+        try await runAndStop(first, checkpoints: checkpoints, afterReading: 1000, counted: firstRead)
         let stoppedAt = firstRead.count
         #expect(stoppedAt < CheckpointTests.readings.count)
         let checkpoint = try FileManager.default.contentsOfDirectory(atPath: checkpoints.directory)
@@ -110,5 +107,42 @@ import Testing
             .run(checkpoints: checkpoints)
         #expect(stoppedAt + secondRead.count == CheckpointTests.readings.count)
         #expect(table.snapshot == PartitionedSourceTests.expected)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aStragglerHeldByAQuietPartitionReachesTheLateOutputWhileItsSourceIsOpen() async throws {
+        var configuration = PipelineConfiguration(workers: 2, batchSize: 64, tickInterval: .milliseconds(20))
+        configuration.aggregationPhases = .two
+        let pipeline = Pipeline("quiet", configuration: configuration)
+        let (first, firstInput) = AsyncStream<Reading>.makeStream()
+        let (second, secondInput) = AsyncStream<Reading>.makeStream()
+        let late = CollectingSink<Reading>()
+        let results = CollectingSink<WindowResult<String, Int>>()
+        let windows = pipeline.source(partitions: [AsyncSequenceSource(first), AsyncSequenceSource(second)])
+            .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)))
+            .key(by: { $0.sensor })
+            .window(.tumbling(.minutes(1)))
+        windows.late.sink(late)
+        windows.aggregate(Count()).sink(results)
+        let run = Task { try await pipeline.run() }
+
+        // Both partitions move past the first minute and its bound, so that it fires.
+        for input in [firstInput, secondInput] {
+            input.yield(reading("a", 10))
+            input.yield(reading("a", 80))
+        }
+        for _ in 0..<1000 where results.elements.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(results.elements.map(\.value) == [2])
+
+        // A straggler of the first minute, then nothing: the partition's task holds it until it
+        // has waited long enough, and the late output gets it while the source is still open.
+        firstInput.yield(reading("a", 30))
+        for _ in 0..<1000 where late.elements.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(late.elements.map(\.time) == [reading("a", 30).time])
+
+        firstInput.finish()
+        secondInput.finish()
+        try await run.value
+        #expect(results.elements.map(\.value) == [2, 2])
     }
 }

@@ -211,11 +211,7 @@ final class LogCollector: Sendable {
         let table = UpsertTable()
         let firstRead = ReadCounter()
         let first = CheckpointTests.build(input: input, table: table, read: firstRead, slow: true)
-        let run = Task { try await first.run(checkpoints: checkpoints) }
-        // Stop once the run is under way (the machine may be busy: wait for reading, not a time).
-        for _ in 0..<1000 where firstRead.count < 500 { try await Task.sleep(for: .milliseconds(5)) }
-        first.stop()
-        try await run.value
+        try await runAndStop(first, checkpoints: checkpoints, afterReading: 500, counted: firstRead)
         let stoppedAt = firstRead.count
         #expect(stoppedAt > 0 && stoppedAt < CheckpointTests.readings.count)
         // The only checkpoint is the stop's: the interval is an hour.
@@ -335,10 +331,7 @@ final class LogCollector: Sendable {
         let firstRead = ReadCounter()
         let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
         let first = Self.build(input: input, table: table, read: firstRead, slow: true)
-        let run = Task { try await first.run(checkpoints: checkpoints) }
-        for _ in 0..<1000 where firstRead.count < 1000 { try await Task.sleep(for: .milliseconds(5)) }
-        first.stop()
-        try await run.value
+        try await runAndStop(first, checkpoints: checkpoints, afterReading: 1000, counted: firstRead)
         #expect(firstRead.count < CheckpointTests.readings.count)
 
         try await Self.build(input: input, table: table, read: ReadCounter(), slow: false).run(checkpoints: checkpoints)

@@ -93,10 +93,7 @@ import Testing
         let table = UpsertTable()
         let firstRead = ReadCounter()
         let first = Self.build(sources, workers: 2, table: table, read: firstRead, slow: true)
-        let run = Task { try await first.run(checkpoints: checkpoints) }
-        for _ in 0..<1000 where firstRead.count < 500 { try await Task.sleep(for: .milliseconds(5)) }
-        first.stop()
-        try await run.value
+        try await runAndStop(first, checkpoints: checkpoints, afterReading: 500, counted: firstRead)
         let stoppedAt = firstRead.count
         #expect(stoppedAt > 0 && stoppedAt < CheckpointTests.readings.count)
 
@@ -152,10 +149,7 @@ import Testing
             read: read,
             slow: true
         )
-        let run = Task { try await first.run(checkpoints: checkpoints) }
-        for _ in 0..<1000 where read.count < 200 { try await Task.sleep(for: .milliseconds(5)) }
-        first.stop()
-        try await run.value
+        try await runAndStop(first, checkpoints: checkpoints, afterReading: 200, counted: read)
 
         let fewer = Self.build(Self.partitions(2).map { CollectionSource($0) }, workers: 1, table: UpsertTable())
         let fewerError = await #expect(throws: StreamKitError.self) { try await fewer.run(checkpoints: checkpoints) }
@@ -165,6 +159,43 @@ import Testing
         let more = Self.build(Self.partitions(4).map { CollectionSource($0) }, workers: 1, table: UpsertTable())
         let moreError = await #expect(throws: StreamKitError.self) { try await more.run(checkpoints: checkpoints) }
         #expect(moreError?.message.contains("no position for partitions 3 of source 'readings'") == true)
+    }
+
+    @Test func fewerPartitionsOfASourceWithoutPositionsFailUnlessOnePhaseMergesTheirPartialAggregates()
+        async throws
+    {
+        let directory = TemporaryDirectory()
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .seconds(3600))
+        let firstTable = UpsertTable()
+        let read = ReadCounter()
+        let first = Self.build(
+            Self.partitions(3).map { PositionlessSource(base: CollectionSource($0)) },
+            workers: 1,
+            table: firstTable,
+            read: read,
+            slow: true
+        )
+        try await runAndStop(first, checkpoints: checkpoints, afterReading: 200, counted: read)
+        let readInFirstRun = read.count
+        #expect(readInFirstRun > 0 && readInFirstRun < CheckpointTests.readings.count)
+
+        // Nothing more to read: what the second run emits comes from the checkpoint.
+        let empty = [[Reading]](repeating: [], count: 2).map { PositionlessSource(base: CollectionSource($0)) }
+        let fewer = Self.build(empty, workers: 1, table: UpsertTable())
+        let error = await #expect(throws: StreamKitError.self) { try await fewer.run(checkpoints: checkpoints) }
+        #expect(
+            error?.message.contains("partial aggregates of window 'minutes' from partitions 2 of its source") == true
+        )
+        #expect(error?.message.contains("aggregationPhases = .one") == true)
+
+        // In one phase every partition's partial aggregates are merged into the window: every
+        // reading of the first run is counted once, in a row of the first run or of this one.
+        let table = UpsertTable()
+        try await Self.build(empty, workers: 1, table: table, phases: .one).run(checkpoints: checkpoints)
+        var rows = firstTable.snapshot
+        rows.merge(table.snapshot) { _, resumed in resumed }
+        let counted = rows.values.reduce(0) { $0 + Int($1.split(separator: " ")[0])! }
+        #expect(counted == readInFirstRun)
     }
 
     @Test(arguments: ["readings#1", "minutes.local"])
@@ -207,5 +238,25 @@ struct PacedSource<Base: Source>: Source {
         mutating func seek(to position: SourcePosition) async throws {
             try await base.seek(to: position)
         }
+    }
+}
+
+/// A source that hides its base's position, as an MQTT subscription or an async sequence has none:
+/// a restart reads it from its start.
+struct PositionlessSource<Base: Source>: Source {
+    let base: Base
+
+    func makeReader(context: SourceContext) async throws -> Reader {
+        Reader(base: try await base.makeReader(context: context))
+    }
+
+    struct Reader: SourceReader {
+        var base: Base.Reader
+
+        mutating func read(maximumCount: Int) async throws -> SourceRead<Base.Element> {
+            try await base.read(maximumCount: maximumCount)
+        }
+
+        mutating func seek(to position: SourcePosition) async throws {}
     }
 }

@@ -110,4 +110,24 @@ import Testing
         #expect(dot.hasPrefix("digraph \"drawn\" {"))
         #expect(dot.contains("n3 -> n4 [style=dashed, label=\"late\"];"))
     }
+
+    /// The error of ``aSinkThatFailsFailsTheRunWhileTheOtherStagesWaitOnFullQueues()``.
+    struct SinkFailure: Error {}
+
+    @Test(.timeLimit(.minutes(1)))
+    func aSinkThatFailsFailsTheRunWhileTheOtherStagesWaitOnFullQueues() async throws {
+        // Two workers fire a window per sensor and second into a sink that fails at once: the
+        // workers then wait on the sink's full queue and the source on theirs.
+        let configuration = PipelineConfiguration(workers: 2, batchSize: 16, channelCapacity: 1)
+        let pipeline = Pipeline("failing", configuration: configuration)
+        pipeline.source((0..<100_000).map { reading("s\($0 % 10)", Double($0) / 10) })
+            .eventTime({ $0.time }, watermark: .ascending())
+            .key(by: { $0.sensor })
+            .window(.tumbling(.seconds(1)))
+            .aggregate(Count())
+            .forEach(name: "fails") { _ in throw SinkFailure() }
+        let error = await #expect(throws: StreamKitError.self) { try await pipeline.run() }
+        #expect(error?.code == .sinkFailed)
+        #expect(error?.message.contains("sink 'fails' failed") == true)
+    }
 }

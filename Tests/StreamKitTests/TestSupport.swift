@@ -92,3 +92,18 @@ final class TemporaryDirectory {
         return file
     }
 }
+
+/// Runs `pipeline` with `checkpoints` until `counter` has counted `count` elements, then stops it
+/// gracefully and waits for its final checkpoint. It waits for reading, not for a time, since the
+/// machine may be busy; after 5 s it stops whatever was read.
+func runAndStop(
+    _ pipeline: Pipeline,
+    checkpoints: CheckpointConfiguration,
+    afterReading count: Int,
+    counted counter: ReadCounter
+) async throws {
+    let run = Task { try await pipeline.run(checkpoints: checkpoints) }
+    for _ in 0..<1000 where counter.count < count { try await Task.sleep(for: .milliseconds(5)) }
+    pipeline.stop()
+    try await run.value
+}

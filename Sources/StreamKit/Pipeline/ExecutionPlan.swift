@@ -379,7 +379,19 @@ struct ExecutionPlan: Sendable {
                     var remaining = stages.reduce(0) { $0 + $1.instances }
                     var running = stages.map(\.instances)
                     var closed = Set<Int>()
-                    while remaining > 0, let finished = try await group.next() {
+                    func next() async throws -> Int?? {
+                        do {
+                            return try await group.next()
+                        } catch {
+                            // A stage failed (while it was built, say, restoring its state). The
+                            // group waits for the others before the error leaves it, and they wait
+                            // on channels that no cancellation wakes: close the channels first.
+                            group.cancelAll()
+                            closeAll()
+                            throw error
+                        }
+                    }
+                    while remaining > 0, let finished = try await next() {
                         guard let stage = finished else { continue }
                         remaining -= 1
                         running[stage] -= 1
@@ -456,7 +468,7 @@ struct ExecutionPlan: Sendable {
                             : split.partialType.makeSender(channel: targetChannels[0], producer: producer)
                         var localContext = context
                         localContext.nodeName = WindowSplit.localName(consumer.name)
-                        outputs[port].append(try await split.makeLocal(localContext, sender))
+                        outputs[port].append(try await split.makeLocal(localContext, sender, clockUsers))
                         continue
                     }
                     if target.instances > 1 {

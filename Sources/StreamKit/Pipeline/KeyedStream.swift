@@ -179,7 +179,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                     route: kernels.route
                 ) as any BatchOperator<Partial>
             },
-            makeLocal: { context, sender in
+            makeLocal: { context, sender, clockUsers in
                 let local = LocalWindowOperator(
                     state: WindowState(key: key, aggregation: LocalAggregation(aggregation), spec: spec, lateness: 0),
                     kernels: kernels,
@@ -189,6 +189,7 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                     holdLimit: context.configuration.batchSize
                 )
                 try context.restore(local)
+                clockUsers.users.append(local)
                 return local as any BatchOperator<Element>
             },
             makeGlobal: { context, outputs, _ in

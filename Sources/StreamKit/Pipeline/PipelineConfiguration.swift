@@ -51,8 +51,11 @@ public struct PipelineConfiguration: Sendable {
 ///
 /// Two phases move the per-element work into the tasks that read the input, so they scale with a
 /// partitioned source (``Pipeline/source(partitions:name:)``) and send a few partial aggregates
-/// instead of every element. Results, late elements and late counts are those of one phase, up to
-/// the rounding of floating-point sums merged in another order. Two phases apply to tumbling and
+/// instead of every element. Behind one source, results, late elements and late counts are those of
+/// one phase, up to the rounding of floating-point sums merged in another order; behind several
+/// partitions, which stragglers are late depends, in either mode, on how far apart the partitions'
+/// tasks run. Elements that arrive after their window's partial aggregate left are held briefly and
+/// sent together (see the repository's `docs/scaling-out.md`). Two phases apply to tumbling and
 /// calendar windows whose `key(by:)` feeds nothing else and follows a source (stateless operators
 /// between them do not matter), in pipelines where no input can go idle (an idle input stops
 /// holding the workers' watermark back); other windows run in one phase.

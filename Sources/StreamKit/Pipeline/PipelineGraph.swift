@@ -110,13 +110,16 @@ struct WindowSplit: Sendable {
     var partialType: any PortType
     /// Makes the exchange that routes partial aggregates to the workers' channels.
     var makeExchange: @Sendable ([AnyObject], Int) -> Any
-    /// Makes the local step, sending into the given operator (an exchange or a channel sender).
-    var makeLocal: @Sendable (BuildContext, Any) async throws -> Any
+    /// Makes the local step, sending into the given operator (an exchange or a channel sender); the
+    /// local step joins the stage's clock users.
+    var makeLocal: @Sendable (BuildContext, Any, ClockUsers) async throws -> Any
     /// Makes the global step: an operator that receives partial aggregates.
     var makeGlobal: NodeFactory
 
     /// The name under which the local steps of window `name` keep their state in checkpoints.
-    static func localName(_ name: String) -> String { "\(name).local" }
+    static func localName(_ name: String) -> String { name + localSuffix }
+    /// What ``localName(_:)`` appends to the window's name.
+    static let localSuffix = ".local"
 }
 
 /// The mutable graph behind a ``Pipeline`` while it is being built.
@@ -132,7 +135,7 @@ struct PipelineGraph: Sendable {
     /// A unique name: the user's, or the kind followed by a number.
     mutating func uniqueName(_ requested: String?, kind: String) -> String {
         if let requested {
-            if requested.contains("#") || requested.hasSuffix(".local") {
+            if requested.contains("#") || requested.hasSuffix(WindowSplit.localSuffix) {
                 problems.append(
                     "the name '\(requested)' contains '#' or ends in '.local', which checkpoints use for partitions and "
                         + "two-phase windows: choose another name"

@@ -14,12 +14,15 @@
 /// back, and a partial aggregate sent after that could arrive after its window fired).
 ///
 /// Elements passed on are held and sent together: at the next window boundary (before the
-/// watermark that passes it), at a barrier, at the end, once a batch's worth is held, or at the
-/// first batch after ``maximumHold``. They still reach the worker in the order they were passed
-/// on, each with the watermark in force when it came, and before the watermark that follows them:
-/// behind one partition the worker judges them as if each had been sent at once. Sending the few
-/// stragglers of every batch as they came woke the workers for a handful of elements each time
-/// (about 6,000 sends per run of the canonical benchmark over two partitions, now about 2,000).
+/// watermark that passes it), at a barrier, a stop, the end or an idle mark, once a batch's worth
+/// is held, or once they have waited ``maximumHold`` (checked at each batch and at each clock tick
+/// of the source, every `tickInterval` while it has no data). They reach the worker in watermark
+/// order, each with the watermark in force when it came, and before the watermark that follows
+/// them: behind one partition the worker judges them as if each had been sent at once; behind
+/// several, the worker combines that watermark with the other partitions' when they arrive, as for
+/// any element that crosses the exchange. Sending the few stragglers of every batch as they came
+/// woke the workers for a handful of elements each time (about 6,000 sends per run of the
+/// canonical benchmark over two partitions, now about 2,000).
 final class LocalWindowOperator<Key: Hashable & Sendable & Codable, Element: Sendable, A: Aggregation>: BatchOperator
 where A.Input == Element {
     typealias Partial = PartialAggregate<Key, Element, A.Accumulator>
@@ -38,9 +41,10 @@ where A.Input == Element {
     private var nextForward = Timestamp.min
     /// How many elements passed on are held at most (the pipeline's batch size).
     let holdLimit: Int
-    /// When the oldest element held now came, if any is held.
+    /// When the operator first saw elements held (at the end of the batch that passed them on).
     private var heldSince: ContinuousClock.Instant?
-    /// How long an element passed on is held at most, checked when a batch comes.
+    /// How long elements passed on wait before they are sent without a window boundary, checked at
+    /// each batch and each clock tick.
     static var maximumHold: Duration { .milliseconds(50) }
 
     init(
@@ -86,6 +90,8 @@ where A.Input == Element {
 
     func finish() async throws {
         try await advance(to: .max)
+        // `advance` sends only when it passes the watermark on; one already at `.max` does not.
+        try await flush()
         try await downstream.finish()
     }
 
@@ -126,14 +132,38 @@ where A.Input == Element {
     }
 }
 
+extension LocalWindowOperator: ProcessingTimeAware {
+    /// Sends held elements that have waited ``maximumHold``, while the source has no data.
+    func tick(now: Timestamp) async throws {
+        try await flushIfDue()
+    }
+}
+
 extension LocalWindowOperator: Snapshotting {
     func snapshot() throws -> [UInt8] {
         try state.snapshot(instance: instance)
     }
 
     /// Restores this partition's own partial aggregates: they belong to its position in the input.
+    ///
+    /// A source with positions cannot restart with fewer partitions (the plan refuses it); one
+    /// without (MQTT, an async sequence) can, and the partial aggregates of the partitions it no
+    /// longer has would be lost: the first partition refuses such a checkpoint and says what to do.
     func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
         try state.restore(from: snapshots, operator: name, only: instance, countsLate: false) { _ in true }
+        guard instance == 0 else { return }
+        let orphaned = try State.instancesHoldingKeys(in: snapshots, operator: name).filter { $0 >= instances }.sorted()
+        guard !orphaned.isEmpty else { return }
+        let window =
+            name.hasSuffix(WindowSplit.localSuffix) ? String(name.dropLast(WindowSplit.localSuffix.count)) : name
+        throw StreamKitError(
+            code: .checkpoint,
+            message: "the checkpoint holds partial aggregates of window '\(window)' from partitions "
+                + orphaned.map(String.init).joined(separator: ", ")
+                + " of its source, which this run does not have (it has \(instances)): run with the old number "
+                + "of partitions, or once with PipelineConfiguration.aggregationPhases = .one, which merges every "
+                + "partition's partial aggregates into the window, or start fresh (CheckpointConfiguration.fresh)"
+        )
     }
 }
 

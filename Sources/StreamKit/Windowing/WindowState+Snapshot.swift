@@ -72,6 +72,15 @@ extension WindowState where Key: Codable {
         )
     }
 
+    /// The operator copies whose snapshot among `snapshots` holds at least one key.
+    static func instancesHoldingKeys(in snapshots: [[UInt8]], operator name: String) throws -> [Int] {
+        try snapshots.compactMap { bytes in
+            let snapshot = try StateCoding.decode(Snapshot.self, from: bytes, operator: name)
+            let holdsKeys = snapshot.buckets.contains { $0.keys?.isEmpty == false || $0.rawKeys?.isEmpty == false }
+            return holdsKeys ? snapshot.instance : nil
+        }
+    }
+
     /// Adds the keys for which `owns` is true from each snapshot, and takes the highest watermark.
     /// - Parameters:
     ///   - only: When given, only the snapshot written by this copy is read.
