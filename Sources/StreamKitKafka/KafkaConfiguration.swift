@@ -44,7 +44,7 @@ public struct KafkaConfiguration: Sendable {
                 throw StreamKitError(
                     code: .invalidConfiguration,
                     message: "Kafka property \(name)=\(value) was refused by librdkafka: "
-                        + String(cString: message)
+                        + message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 )
             }
         }

@@ -27,7 +27,8 @@ final class KafkaHandle: @unchecked Sendable {
             rd_kafka_conf_destroy(conf)
             throw StreamKitError(
                 code: .invalidConfiguration,
-                message: "librdkafka could not create a client: \(String(cString: message))"
+                message: "librdkafka could not create a client: "
+                    + message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             )
         }
         self.pointer = pointer

@@ -166,9 +166,8 @@ public enum IoTPipeline {
     ) -> @Sendable (Database, Batch<SensorReading>) throws -> Void {
         { db, batch in
             let now = Timestamp.now.iso8601
-            for (index, reading) in batch.elements.enumerated() {
+            for reading in batch.elements {
                 let minute = reading.dt.minuteStart
-                // How far the watermark had passed the reading's time when it arrived.
                 // How far behind the newest reading stored so far it arrived.
                 let reference = newest.value
                 let lateness =
