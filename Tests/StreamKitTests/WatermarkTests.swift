@@ -55,9 +55,12 @@ import Testing
         quiet.yield(reading("quiet", 1))
         for second in stride(from: 0.0, through: 180, by: 10) { busy.yield(reading("busy", second)) }
         // Neither input ends on its own: without idleness the window could only fire once "quiet"
-        // sends more data. End both after a while as a fallback (long: a busy machine is slow).
+        // sends more data. "busy" keeps sending, so that only "quiet" goes idle (were both idle,
+        // the watermark would be held where the later of them left it). End both after a while as
+        // a fallback (long: a busy machine is slow).
         for _ in 0..<400 where !quietFinished.load(ordering: .relaxed) {
             try await Task.sleep(for: .milliseconds(50))
+            busy.yield(reading("busy", 180))
         }
         if !quietFinished.exchange(true, ordering: .relaxed) {
             quiet.finish()
