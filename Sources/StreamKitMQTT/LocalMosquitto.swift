@@ -92,6 +92,13 @@ public final class LocalMosquitto: Sendable {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     }
 
+    /// Sends `signal` to the broker without waiting for it to end: `SIGSTOP` freezes it (its
+    /// connections stay open but nothing is answered), `SIGCONT` lets it go on.
+    public func send(signal: Int32) {
+        guard let pid = process.withLock({ $0 }) else { return }
+        Glibc.kill(pid, signal)
+    }
+
     /// Stops the broker gracefully, so that it saves its sessions.
     public func stop() {
         kill(signal: SIGTERM)

@@ -42,7 +42,9 @@ final class MQTTConnection: Sendable {
         /// Publications the broker refused, reported by the next write or checkpoint.
         var publicationFailures: [String] = []
         /// Tasks waiting until `outstanding` is at most their limit.
-        var drainWaiters: [(limit: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var drainWaiters: [(limit: Int, id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        /// The number of the next waiter in `drainWaiters`, so that a cancelled one can be found.
+        var nextWaiter = 0
         /// Tasks waiting for the network thread to end.
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -181,7 +183,13 @@ final class MQTTConnection: Sendable {
                         + "\(configuration.connectTimeout) (connectTimeout): \(failure ?? "no answer from the broker")"
                 )
             }
-            try await Task.sleep(for: .milliseconds(10))
+            do {
+                try await Task.sleep(for: .milliseconds(10))
+            } catch {
+                // Cancelled while connecting: the thread must not stay connected with no reader.
+                await stop()
+                throw error
+            }
         }
     }
 
@@ -467,15 +475,32 @@ final class MQTTConnection: Sendable {
 
     /// Waits until at most `limit` publications are unacknowledged, then reports any publication
     /// the broker refused.
+    ///
+    /// Cancelling the task ends the wait with `CancellationError` (a pipeline that fails elsewhere
+    /// while the broker is unreachable must not wait for it).
     func waitForAcknowledgements(atMost limit: Int = 0) async throws {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.outstanding <= limit || state.threadFinished { return true }
-                state.drainWaiters.append((limit, continuation))
-                return false
-            }
-            if resumeNow { continuation.resume() }
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
         }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    // Checked under the lock: a cancellation before this point finds no waiter.
+                    if state.outstanding <= limit || state.threadFinished || Task.isCancelled { return true }
+                    state.drainWaiters.append((limit, id, continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.drainWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.drainWaiters.remove(at: index).continuation
+            }
+            waiter?.resume()
+        }
+        try Task.checkCancellation()
         let failures = state.withLock { state in
             defer { state.publicationFailures = [] }
             return state.publicationFailures

@@ -311,6 +311,42 @@ import Testing
         )
         #expect(output.split(separator: "\n").map { Int($0)! } == Array(0..<2000))
     }
+
+    /// The error of ``aSinkWaitingForAFrozenBrokerDoesNotKeepAFailedPipelineRunning()``.
+    struct Failure: Error {}
+
+    @Test(.timeLimit(.minutes(1)))
+    func aSinkWaitingForAFrozenBrokerDoesNotKeepAFailedPipelineRunning() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.send(signal: SIGCONT) }
+        let (numbers, input) = AsyncStream<Int>.makeStream()
+        let (nothing, noInput) = AsyncStream<Int>.makeStream()
+        defer {
+            input.finish()
+            noInput.finish()
+        }
+        let pipeline = Pipeline("frozen-broker", configuration: PipelineConfiguration(workers: 1))
+        let source = pipeline.source(AsyncSequenceSource(numbers), name: "numbers")
+        // Wired first, so that the merge's stage gets each batch before the MQTT sink does.
+        source.merge(with: pipeline.source(AsyncSequenceSource(nothing), name: "nothing"))
+            .forEach(name: "fails") { number in
+                if number == 99 { throw Failure() }
+            }
+        let sink = MQTTSink<Int>(configuration(broker), topic: "numbers", qos: .atLeastOnce, maximumInFlight: 1) {
+            Array(String($0).utf8)
+        }
+        source.sink(sink, name: "mqtt")
+        let run = start(pipeline)
+        input.yield(1)
+        try await eventually { sink.statistics.current.messages == 1 && sink.statistics.current.inFlight == 0 }
+
+        // The broker stops answering: the sink waits for the acknowledgement of 99 while the other
+        // stage fails on it; the run must end with that failure, not wait for the broker.
+        broker.send(signal: SIGSTOP)
+        input.yield(99)
+        let error = await #expect(throws: StreamKitError.self) { try await run.value }
+        #expect(error?.message.contains("sink 'fails' failed") == true)
+    }
 }
 
 /// Waits until `condition` holds, checking every 20 ms; fails the test after `timeout` seconds.

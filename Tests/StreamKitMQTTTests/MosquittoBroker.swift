@@ -28,6 +28,9 @@ final class MosquittoBroker: Sendable {
     /// Kills the broker with `signal` (SIGKILL: no chance to save anything) and waits for it to end.
     func kill(signal: Int32 = SIGKILL) { broker.kill(signal: signal) }
 
+    /// Freezes (`SIGSTOP`) or resumes (`SIGCONT`) the broker.
+    func send(signal: Int32) { broker.send(signal: signal) }
+
     /// Runs `mosquitto_pub` against this broker with `arguments` and, when given, `input` on stdin.
     func publish(_ arguments: [String], input: String? = nil) throws {
         try Self.run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(port)"] + arguments, input: input)

@@ -95,7 +95,7 @@ final class TemporaryDirectory {
 
 /// Runs `pipeline` with `checkpoints` until `counter` has counted `count` elements, then stops it
 /// gracefully and waits for its final checkpoint. It waits for reading, not for a time, since the
-/// machine may be busy; after 5 s it stops whatever was read.
+/// machine may be busy; after 1,000 polls 5 ms apart it stops whatever was read.
 func runAndStop(
     _ pipeline: Pipeline,
     checkpoints: CheckpointConfiguration,

@@ -255,6 +255,24 @@ struct ExecutionPlan: Sendable {
                     + "give the source its old name and number of partitions again, or start fresh (CheckpointConfiguration.fresh)"
             )
         }
+        // A source without positions may restart with fewer partitions; the partial aggregates of
+        // the partitions it lost would be lost with them (one with positions is refused above).
+        for window in twoStepWindows.sorted() {
+            let node = graph.nodes[window]
+            let localName = WindowSplit.localName(node.name)
+            guard let snapshots = restored.state[localName], let split = node.split else { continue }
+            let partitions = stages[stageOf[node.inputs[0].node]].instances
+            let lost = try split.partitionsHoldingKeys(snapshots, localName).filter { $0 >= partitions }.sorted()
+            guard !lost.isEmpty else { continue }
+            throw StreamKitError(
+                code: .checkpoint,
+                message: "checkpoint \(restored.id) holds partial aggregates of window '\(node.name)' from partitions "
+                    + lost.map(String.init).joined(separator: ", ")
+                    + " of its source, which this run does not have (it has \(partitions)): run with the old number "
+                    + "of partitions, or once with PipelineConfiguration.aggregationPhases = .one, which merges every "
+                    + "partition's partial aggregates into the window, or start fresh (CheckpointConfiguration.fresh)"
+            )
+        }
     }
 
     func run(checkpoints configuration: CheckpointConfiguration?) async throws {
@@ -383,9 +401,9 @@ struct ExecutionPlan: Sendable {
                         do {
                             return try await group.next()
                         } catch {
-                            // A stage failed (while it was built, say, restoring its state). The
-                            // group waits for the others before the error leaves it, and they wait
-                            // on channels that no cancellation wakes: close the channels first.
+                            // A stage failed (a sink's error, an operator refusing its state).
+                            // The group waits for the others before the error leaves it, and they
+                            // wait on channels that no cancellation wakes: close the channels first.
                             group.cancelAll()
                             closeAll()
                             throw error

@@ -192,6 +192,9 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 clockUsers.users.append(local)
                 return local as any BatchOperator<Element>
             },
+            partitionsHoldingKeys: { snapshots, name in
+                try WindowState<Key, Element, LocalAggregation<A>>.instancesHoldingKeys(in: snapshots, operator: name)
+            },
             makeGlobal: { context, outputs, _ in
                 let window = WindowOperator(
                     state: WindowState(

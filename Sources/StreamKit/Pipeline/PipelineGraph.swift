@@ -113,6 +113,9 @@ struct WindowSplit: Sendable {
     /// Makes the local step, sending into the given operator (an exchange or a channel sender); the
     /// local step joins the stage's clock users.
     var makeLocal: @Sendable (BuildContext, Any, ClockUsers) async throws -> Any
+    /// The partitions whose checkpointed local state (the snapshots of the local steps, under the
+    /// given operator name) holds at least one key.
+    var partitionsHoldingKeys: @Sendable ([[UInt8]], String) throws -> [Int]
     /// Makes the global step: an operator that receives partial aggregates.
     var makeGlobal: NodeFactory
 

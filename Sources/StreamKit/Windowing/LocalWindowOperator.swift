@@ -8,8 +8,8 @@
 /// the partitions, so every partial aggregate of a window reaches its worker before the window
 /// fires there. An element for a window whose partial aggregate has already been sent is passed
 /// on as it is, and the worker judges it against its own watermark, with the allowed lateness,
-/// exactly as it would judge an element that came through the exchange: the results, the late
-/// output and the late counts are those of one phase. The planner uses two phases only when
+/// exactly as it would judge an element that came through the exchange: behind one partition the
+/// results, the late output and the late counts are those of one phase. The planner uses two phases only when
 /// no input of the partitions can go idle (an idle partition stops holding the workers' watermark
 /// back, and a partial aggregate sent after that could arrive after its window fired).
 ///
@@ -145,25 +145,10 @@ extension LocalWindowOperator: Snapshotting {
     }
 
     /// Restores this partition's own partial aggregates: they belong to its position in the input.
-    ///
-    /// A source with positions cannot restart with fewer partitions (the plan refuses it); one
-    /// without (MQTT, an async sequence) can, and the partial aggregates of the partitions it no
-    /// longer has would be lost: the first partition refuses such a checkpoint and says what to do.
+    /// (A checkpoint with partial aggregates of partitions this run does not have is refused before
+    /// the run starts: see `ExecutionPlan.validate(_:)`.)
     func restore(from snapshots: [[UInt8]], instance: Int, instances: Int) throws {
         try state.restore(from: snapshots, operator: name, only: instance, countsLate: false) { _ in true }
-        guard instance == 0 else { return }
-        let orphaned = try State.instancesHoldingKeys(in: snapshots, operator: name).filter { $0 >= instances }.sorted()
-        guard !orphaned.isEmpty else { return }
-        let window =
-            name.hasSuffix(WindowSplit.localSuffix) ? String(name.dropLast(WindowSplit.localSuffix.count)) : name
-        throw StreamKitError(
-            code: .checkpoint,
-            message: "the checkpoint holds partial aggregates of window '\(window)' from partitions "
-                + orphaned.map(String.init).joined(separator: ", ")
-                + " of its source, which this run does not have (it has \(instances)): run with the old number "
-                + "of partitions, or once with PipelineConfiguration.aggregationPhases = .one, which merges every "
-                + "partition's partial aggregates into the window, or start fresh (CheckpointConfiguration.fresh)"
-        )
     }
 }
 
