@@ -337,9 +337,9 @@ struct ExecutionPlan: Sendable {
         }
         let sendableChannels = ChannelTable(channels: channels)
         let types = stages.map { channelType(of: $0) }
-        let closeAll: @Sendable () -> Void = { [stages] in
-            for index in stages.indices {
-                guard let type = types[index] else { continue }
+        let closeAll: @Sendable () -> Void = {
+            for (index, type) in types.enumerated() {
+                guard let type else { continue }
                 for channel in sendableChannels.channels[index] { type.close(channel: channel) }
             }
         }
@@ -370,12 +370,12 @@ struct ExecutionPlan: Sendable {
                         }
                     }
                     if needsClock {
-                        group.addTask { [stages, configuration] in
+                        group.addTask { [configuration] in
                             while !Task.isCancelled {
                                 try? await Task.sleep(for: configuration.tickInterval)
                                 let now = Timestamp.now
-                                for index in stages.indices {
-                                    guard let type = types[index] else { continue }
+                                for (index, type) in types.enumerated() {
+                                    guard let type else { continue }
                                     for channel in sendableChannels.channels[index] {
                                         type.tick(channel: channel, now: now)
                                     }

@@ -123,11 +123,9 @@ where A.Input == Element {
 
     /// Sends the partial aggregates fired and the elements passed on since the last call.
     private func flush() async throws {
-        let (fired, after) = (state.pending, state.pendingLate)
         heldSince = nil
-        if fired.isEmpty && after.isEmpty { return }
-        state.pending = Batch(elements: [], timestamps: [], watermarks: [])
-        state.pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
+        if state.pending.isEmpty && state.pendingLate.isEmpty { return }
+        let (fired, after) = state.takePending()
         try await downstream.process(kernels.partials(fired, after))
     }
 }

@@ -86,9 +86,7 @@ where A.Input == Input {
     }
 
     private func flush() async throws {
-        let (pending, late) = (state.pending, state.pendingLate)
-        state.pending = Batch(elements: [], timestamps: [], watermarks: [])
-        state.pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
+        let (pending, late) = state.takePending()
         try await outputs.send(pending, late)
     }
 }

@@ -41,6 +41,15 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
     @usableFromInline var pendingLate = Batch<Input>(elements: [], timestamps: [], watermarks: [])
     /// How many elements were late.
     @usableFromInline var lateCount = 0
+
+    /// Takes the results and late elements waiting to be sent, leaving none.
+    mutating func takePending() -> (results: Batch<Output>, late: Batch<Input>) {
+        defer {
+            pending = Batch(elements: [], timestamps: [], watermarks: [])
+            pendingLate = Batch(elements: [], timestamps: [], watermarks: [])
+        }
+        return (pending, pendingLate)
+    }
     /// How many keys the last window held: new tables start that large.
     @usableFromInline var typicalKeys = 16
 
