@@ -95,6 +95,47 @@ import Testing
         }
     }
 
+    /// Many keys per window (the key tables grow while elements are added) and elements that
+    /// alternate between two open windows near each boundary, as in a real stream: the window
+    /// operator's fast path for the elements of its two most recent windows must give the
+    /// reference's rows and late elements.
+    @Test func manyKeysAcrossWindowBoundariesMatchTheReference() async {
+        await propertyCheck(
+            count: 30,
+            input: Gen.int(in: 0...1_000_000).array(of: 500...3000),
+            Gen.int(in: 0...5)
+        ) { seeds, shape in
+            // 300 keys, a reading every 50 ms, each up to 8 s out of order, 10 s windows.
+            let readings = seeds.enumerated().map { index, seed in
+                reading("k\(seed % 300)", Double(index) * 0.05 - Double((seed >> 9) % 80) / 10, Double(seed % 17))
+            }
+            let bound: Int64 = [8, 2][shape % 2]
+            let lateness: Int64 = [0, 5, 0][shape % 3]
+            let batchSize = [4096, 64, 1][shape % 3]
+            let expected = Self.reference(
+                readings,
+                size: 10_000_000,
+                bound: bound * 1_000_000,
+                lateness: lateness * 1_000_000
+            )
+            do {
+                let actual = try await windowRows(
+                    readings,
+                    window: .tumbling(.seconds(10)),
+                    bound: .seconds(bound),
+                    allowedLateness: .seconds(lateness),
+                    batchSize: batchSize
+                )
+                var last: [String: Row] = [:]
+                for row in actual.rows { last["\(row.key) \(row.start)"] = row }
+                #expect(last.values.sorted() == expected.rows)
+                #expect(actual.late.count == expected.late.count)
+            } catch {
+                Issue.record(error)
+            }
+        }
+    }
+
     @Test func sessionWindowsPartitionEachKeysOnTimeElementsByGap() async {
         await propertyCheck(count: 40, input: Gen.int(in: 0...1_000_000).array(of: 1...200)) { seeds in
             let readings = Self.readings(from: seeds)

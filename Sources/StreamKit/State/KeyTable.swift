@@ -1,78 +1,119 @@
-/// A hash table from key to value for the per-element paths of keyed operators: open addressing
-/// with linear probing over a slot array that points into dense key and value arrays.
+/// A hash table from key to value for the per-element loops of window operators: open addressing
+/// with linear probing over a slot array that points into dense key and value arrays, all in memory
+/// the table manages itself.
 ///
 /// It is faster than `Dictionary` where StreamKit needs it: integer keys hash with one
-/// multiplication instead of SipHash (``KeyHashing``), lookups and in-place updates of the value
-/// cost one probe sequence, and iterating the entries walks two dense arrays in insertion order.
+/// multiplication instead of SipHash (``KeyHashing``), lookups and in-place updates of a value cost
+/// one probe sequence, and iterating the entries walks two dense arrays in insertion order.
 /// Entries are never removed one by one: a window's table is dropped whole when the window closes.
+///
+/// It is a class over pointers rather than a struct over arrays so that the window loop updates an
+/// accumulator with one store: an array would check that its buffer is uniquely referenced at every
+/// update, and bounds at every access. The price is reference semantics: the one owner of a table
+/// is the ``WindowState`` bucket that holds it, which never shares it with another state.
 @usableFromInline
-struct KeyTable<Key: Hashable, Value> {
-    /// The keys, in insertion order.
-    @usableFromInline var keys: [Key] = []
+final class KeyTable<Key: Hashable, Value> {
+    /// The keys, in insertion order; the first ``count`` are initialized.
+    @usableFromInline @exclusivity(unchecked) var keys: UnsafeMutablePointer<Key>
     /// The values, aligned with ``keys``.
-    @usableFromInline var values: [Value] = []
+    @usableFromInline @exclusivity(unchecked) var values: UnsafeMutablePointer<Value>
     /// For each slot, the index into ``keys`` plus one; 0 marks an empty slot.
-    @usableFromInline var slots: [Int32]
+    @usableFromInline @exclusivity(unchecked) var slots: UnsafeMutablePointer<Int32>
+    /// The number of entries.
+    @usableFromInline @exclusivity(unchecked) var count = 0
+    /// How many entries ``keys`` and ``values`` have room for: three quarters of the slots.
+    @usableFromInline @exclusivity(unchecked) var capacity: Int
     /// The number of slots minus one (the slot count is a power of two).
-    @usableFromInline var mask: Int
+    @usableFromInline @exclusivity(unchecked) var mask: Int
     /// How far to shift a 64-bit hash to get a slot index.
-    @usableFromInline var shift: Int
+    @usableFromInline @exclusivity(unchecked) var shift: Int
 
-    @inlinable
+    /// Creates an empty table with room for `capacity` entries before it grows.
+    @usableFromInline
     init(capacity: Int = 16) {
         var slotCount = 16
-        while slotCount < capacity * 2 { slotCount *= 2 }
-        slots = Array(repeating: 0, count: slotCount)
+        while slotCount * 3 < capacity * 4 { slotCount *= 2 }
+        self.capacity = slotCount * 3 / 4
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        keys = .allocate(capacity: self.capacity)
+        values = .allocate(capacity: self.capacity)
         mask = slotCount - 1
         shift = 64 - slotCount.trailingZeroBitCount
     }
 
-    /// The number of entries.
-    @inlinable
-    var count: Int { keys.count }
+    deinit {
+        keys.deinitialize(count: count)
+        values.deinitialize(count: count)
+        keys.deallocate()
+        values.deallocate()
+        slots.deallocate()
+    }
 
     /// The index of `key`'s entry in ``keys`` and ``values``, if there is one.
     @inlinable
     @inline(__always)
     func index(of key: Key) -> Int? {
+        let slots = self.slots
+        let keys = self.keys
         var slot = Int(truncatingIfNeeded: KeyHashing.hash(key) >> UInt64(shift))
         while true {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
-            if keys[entry - 1] == key { return entry - 1 }
-            slot = (slot + 1) & mask
+            if keys[entry &- 1] == key { return entry &- 1 }
+            slot = (slot &+ 1) & mask
         }
     }
 
     /// Adds `value` under `key` (which must not be present) and returns its index.
     @inlinable
     @discardableResult
-    mutating func insert(_ key: Key, _ value: Value) -> Int {
-        if (keys.count + 1) * 4 > slots.count * 3 { grow() }
+    func insert(_ key: Key, _ value: Value) -> Int {
+        if count == capacity { grow(to: capacity * 2) }
         var slot = Int(truncatingIfNeeded: KeyHashing.hash(key) >> UInt64(shift))
-        while slots[slot] != 0 { slot = (slot + 1) & mask }
-        keys.append(key)
-        values.append(value)
-        slots[slot] = Int32(truncatingIfNeeded: keys.count)
-        return keys.count - 1
+        while slots[slot] != 0 { slot = (slot &+ 1) & mask }
+        (keys + count).initialize(to: key)
+        (values + count).initialize(to: value)
+        count &+= 1
+        slots[slot] = Int32(truncatingIfNeeded: count)
+        return count &- 1
     }
 
     /// Makes room for `count` more entries without growing one step at a time.
-    mutating func reserve(_ count: Int) {
-        keys.reserveCapacity(keys.count + count)
-        values.reserveCapacity(values.count + count)
-        while (keys.count + count) * 4 > slots.count * 3 { grow() }
+    func reserve(_ count: Int) {
+        var target = capacity
+        while target < self.count + count { target *= 2 }
+        if target > capacity { grow(to: target) }
     }
 
+    /// The keys, in insertion order, as an array.
+    var keyArray: [Key] { Array(UnsafeBufferPointer(start: keys, count: count)) }
+
+    /// The values, aligned with ``keyArray``, as an array.
+    var valueArray: [Value] { Array(UnsafeBufferPointer(start: values, count: count)) }
+
+    /// Moves the entries to storage for `newCapacity` of them and puts every key back in a slot.
     @usableFromInline
-    mutating func grow() {
-        let slotCount = slots.count * 2
-        slots = Array(repeating: 0, count: slotCount)
+    func grow(to newCapacity: Int) {
+        let newKeys = UnsafeMutablePointer<Key>.allocate(capacity: newCapacity)
+        newKeys.moveInitialize(from: keys, count: count)
+        keys.deallocate()
+        keys = newKeys
+        let newValues = UnsafeMutablePointer<Value>.allocate(capacity: newCapacity)
+        newValues.moveInitialize(from: values, count: count)
+        values.deallocate()
+        values = newValues
+        capacity = newCapacity
+        var slotCount = mask + 1
+        while slotCount * 3 < newCapacity * 4 { slotCount *= 2 }
+        slots.deallocate()
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
         mask = slotCount - 1
         shift = 64 - slotCount.trailingZeroBitCount
-        for (index, key) in keys.enumerated() {
-            var slot = Int(truncatingIfNeeded: KeyHashing.hash(key) >> UInt64(shift))
-            while slots[slot] != 0 { slot = (slot + 1) & mask }
+        for index in 0..<count {
+            var slot = Int(truncatingIfNeeded: KeyHashing.hash(keys[index]) >> UInt64(shift))
+            while slots[slot] != 0 { slot = (slot &+ 1) & mask }
             slots[slot] = Int32(truncatingIfNeeded: index + 1)
         }
     }

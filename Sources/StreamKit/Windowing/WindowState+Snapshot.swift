@@ -57,14 +57,14 @@ extension WindowState where Key: Codable {
                         ? .init(
                             window: bucket.window,
                             fired: bucket.fired,
-                            keys: bucket.table.keys,
-                            accumulators: bucket.table.values
+                            keys: bucket.table.keyArray,
+                            accumulators: bucket.table.valueArray
                         )
                         : .init(
                             window: bucket.window,
                             fired: bucket.fired,
-                            rawKeys: Self.raw(bucket.table.keys),
-                            rawAccumulators: Self.raw(bucket.table.values)
+                            rawKeys: Self.raw(bucket.table.keyArray),
+                            rawAccumulators: Self.raw(bucket.table.valueArray)
                         )
                 },
                 instance: instance

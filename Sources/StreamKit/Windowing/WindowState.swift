@@ -74,25 +74,30 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
             }
             return
         }
-        // The table of the window in use is taken out of its bucket while consecutive elements fall
-        // into it, so that updates touch a local value rather than an element of `buckets`.
-        var active = -1
+        // The window in use and its table, and the one used before it while neither has fired
+        // (elements near a window boundary alternate between the two); the window of the previous
+        // element and the watermark at which it turns late. No element falls in the placeholder
+        // window `[max, max)`.
+        let none = Window(start: .max, end: .max)
         var table = KeyTable<Key, A.Accumulator>(capacity: 0)
-        var activeWindow = Window(start: .max, end: .max)
+        var activeWindow = none
         var activeFired = false
-        // The window of the previous element and the watermark at which it turns late.
+        var otherTable = table
+        var otherWindow = none
         var lastWindow = Window(start: .max, end: .max)
         var lastDeadline = Timestamp.min
         batch.elements.withUnsafeBufferPointer { elements in
             batch.timestamps.withUnsafeBufferPointer { timestamps in
                 batch.watermarks.withUnsafeBufferPointer { watermarks in
-                    for index in 0..<elements.count {
+                    var index = 0
+                    while index < elements.count {
+                        // The general path, for one element.
                         let elementWatermark = watermarks[index]
                         if elementWatermark > watermark {
-                            if elementWatermark >= nextAction && active >= 0 {
-                                swap(&buckets[active].table, &table)
-                                active = -1
-                                activeWindow = Window(start: .max, end: .max)
+                            if elementWatermark >= nextAction {
+                                // Windows fire or close: look them up again.
+                                activeWindow = none
+                                otherWindow = none
                             }
                             advance(to: elementWatermark)
                         }
@@ -103,12 +108,18 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
                         }
                         if lastDeadline <= watermark {
                             late(elements[index], time: time, watermark: elementWatermark)
+                            index += 1
                             continue
                         }
                         if lastWindow != activeWindow {
-                            if active >= 0 { swap(&buckets[active].table, &table) }
-                            active = findOrInsertBucket(for: lastWindow)
-                            swap(&buckets[active].table, &table)
+                            if activeFired {
+                                otherWindow = none
+                            } else {
+                                otherTable = table
+                                otherWindow = activeWindow
+                            }
+                            let active = findOrInsertBucket(for: lastWindow)
+                            table = buckets[active].table
                             activeWindow = lastWindow
                             activeFired = buckets[active].fired
                         }
@@ -121,12 +132,50 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
                         } else {
                             slot = table.insert(elementKey, aggregation.accumulator(for: element))
                         }
-                        if activeFired { emitUpdate(window: activeWindow, table: table, slot: slot) }
+                        index += 1
+                        if activeFired {
+                            emitUpdate(window: activeWindow, table: table, slot: slot)
+                            continue
+                        }
+                        // The common case, in a tighter loop: the elements that follow, up to the
+                        // next firing, in this window or the one before (neither has fired, so
+                        // neither is late: the watermark stays below both ends). Each is added
+                        // with one probe and one update through the table's pointers; nothing
+                        // else changes but the watermark, which moves up to each element's.
+                        var current = watermark
+                        let limit = nextAction
+                        while index < elements.count {
+                            let elementWatermark = watermarks[index]
+                            if elementWatermark >= limit { break }
+                            let time = timestamps[index]
+                            if !activeWindow.contains(time) {
+                                guard otherWindow.contains(time) else { break }
+                                swap(&table, &otherTable)
+                                swap(&activeWindow, &otherWindow)
+                            }
+                            if elementWatermark > current { current = elementWatermark }
+                            let element = elements[index]
+                            let elementKey = key(element)
+                            let slots = table.slots
+                            let keys = table.keys
+                            var slot = Int(truncatingIfNeeded: KeyHashing.hash(elementKey) >> UInt64(table.shift))
+                            var entry = Int(slots[slot])
+                            while entry != 0 && keys[entry &- 1] != elementKey {
+                                slot = (slot &+ 1) & table.mask
+                                entry = Int(slots[slot])
+                            }
+                            if entry == 0 {
+                                table.insert(elementKey, aggregation.accumulator(for: element))
+                            } else {
+                                aggregation.add(element, to: &table.values[entry &- 1])
+                            }
+                            index &+= 1
+                        }
+                        watermark = current
                     }
                 }
             }
         }
-        if active >= 0 { swap(&buckets[active].table, &table) }
     }
 
     @inlinable
