@@ -74,6 +74,32 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
             }
             return
         }
+        batch.elements.withUnsafeBufferPointer { elements in
+            batch.timestamps.withUnsafeBufferPointer { timestamps in
+                batch.watermarks.withUnsafeBufferPointer { watermarks in
+                    addOneWindowEach(
+                        elements,
+                        timestamps: timestamps,
+                        watermarks: watermarks,
+                        key: key,
+                        aggregation: aggregation
+                    )
+                }
+            }
+        }
+    }
+
+    /// The loop of ``process(_:)`` for tumbling and calendar windows, where each element falls in
+    /// one window. Its state is local, not captured by the closures that lend it the batch's
+    /// buffers, so that calls on the key tables need not retain them.
+    @inlinable
+    mutating func addOneWindowEach(
+        _ elements: UnsafeBufferPointer<Input>,
+        timestamps: UnsafeBufferPointer<Timestamp>,
+        watermarks: UnsafeBufferPointer<Timestamp>,
+        key: (Input) -> Key,
+        aggregation: A
+    ) {
         // The window in use and its table, and the one used before it while neither has fired
         // (elements near a window boundary alternate between the two); the window of the previous
         // element and the watermark at which it turns late. No element falls in the placeholder
@@ -86,95 +112,89 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         var otherWindow = none
         var lastWindow = Window(start: .max, end: .max)
         var lastDeadline = Timestamp.min
-        batch.elements.withUnsafeBufferPointer { elements in
-            batch.timestamps.withUnsafeBufferPointer { timestamps in
-                batch.watermarks.withUnsafeBufferPointer { watermarks in
-                    var index = 0
-                    while index < elements.count {
-                        // The general path, for one element.
-                        let elementWatermark = watermarks[index]
-                        if elementWatermark > watermark {
-                            if elementWatermark >= nextAction {
-                                // Windows fire or close: look them up again.
-                                activeWindow = none
-                                otherWindow = none
-                            }
-                            advance(to: elementWatermark)
-                        }
-                        let time = timestamps[index]
-                        if !lastWindow.contains(time) {
-                            lastWindow = assigner.window(for: time)
-                            lastDeadline = lastWindow.end.advanced(by: lateness)
-                        }
-                        if lastDeadline <= watermark {
-                            late(elements[index], time: time, watermark: elementWatermark)
-                            index += 1
-                            continue
-                        }
-                        if lastWindow != activeWindow {
-                            if activeFired {
-                                otherWindow = none
-                            } else {
-                                otherTable = table
-                                otherWindow = activeWindow
-                            }
-                            let active = findOrInsertBucket(for: lastWindow)
-                            table = buckets[active].table
-                            activeWindow = lastWindow
-                            activeFired = buckets[active].fired
-                        }
-                        let element = elements[index]
-                        let elementKey = key(element)
-                        let slot: Int
-                        if let found = table.index(of: elementKey) {
-                            aggregation.add(element, to: &table.values[found])
-                            slot = found
-                        } else {
-                            slot = table.insert(elementKey, aggregation.accumulator(for: element))
-                        }
-                        index += 1
-                        if activeFired {
-                            emitUpdate(window: activeWindow, table: table, slot: slot)
-                            continue
-                        }
-                        // The common case, in a tighter loop: the elements that follow, up to the
-                        // next firing, in this window or the one before (neither has fired, so
-                        // neither is late: the watermark stays below both ends). Each is added
-                        // with one probe and one update through the table's pointers; nothing
-                        // else changes but the watermark, which moves up to each element's.
-                        var current = watermark
-                        let limit = nextAction
-                        while index < elements.count {
-                            let elementWatermark = watermarks[index]
-                            if elementWatermark >= limit { break }
-                            let time = timestamps[index]
-                            if !activeWindow.contains(time) {
-                                guard otherWindow.contains(time) else { break }
-                                swap(&table, &otherTable)
-                                swap(&activeWindow, &otherWindow)
-                            }
-                            if elementWatermark > current { current = elementWatermark }
-                            let element = elements[index]
-                            let elementKey = key(element)
-                            let slots = table.slots
-                            let keys = table.keys
-                            var slot = Int(truncatingIfNeeded: KeyHashing.hash(elementKey) >> UInt64(table.shift))
-                            var entry = Int(slots[slot])
-                            while entry != 0 && keys[entry &- 1] != elementKey {
-                                slot = (slot &+ 1) & table.mask
-                                entry = Int(slots[slot])
-                            }
-                            if entry == 0 {
-                                table.insert(elementKey, aggregation.accumulator(for: element))
-                            } else {
-                                aggregation.add(element, to: &table.values[entry &- 1])
-                            }
-                            index &+= 1
-                        }
-                        watermark = current
-                    }
+        var index = 0
+        while index < elements.count {
+            // The general path, for one element.
+            let elementWatermark = watermarks[index]
+            if elementWatermark > watermark {
+                if elementWatermark >= nextAction {
+                    // Windows fire or close: look them up again.
+                    activeWindow = none
+                    otherWindow = none
                 }
+                advance(to: elementWatermark)
             }
+            let time = timestamps[index]
+            if !lastWindow.contains(time) {
+                lastWindow = assigner.window(for: time)
+                lastDeadline = lastWindow.end.advanced(by: lateness)
+            }
+            if lastDeadline <= watermark {
+                late(elements[index], time: time, watermark: elementWatermark)
+                index += 1
+                continue
+            }
+            if lastWindow != activeWindow {
+                if activeFired {
+                    otherWindow = none
+                } else {
+                    otherTable = table
+                    otherWindow = activeWindow
+                }
+                let active = findOrInsertBucket(for: lastWindow)
+                table = buckets[active].table
+                activeWindow = lastWindow
+                activeFired = buckets[active].fired
+            }
+            let element = elements[index]
+            let elementKey = key(element)
+            let slot: Int
+            if let found = table.index(of: elementKey) {
+                aggregation.add(element, to: &table.values[found])
+                slot = found
+            } else {
+                slot = table.insert(elementKey, aggregation.accumulator(for: element))
+            }
+            index += 1
+            if activeFired {
+                emitUpdate(window: activeWindow, table: table, slot: slot)
+                continue
+            }
+            // The common case, in a tighter loop: the elements that follow, up to the next firing,
+            // in this window or the one before (neither has fired, so neither is late: the
+            // watermark stays below both ends). Each is added with one probe and one update
+            // through the table's pointers; nothing else changes but the watermark, which moves up
+            // to each element's.
+            var current = watermark
+            let limit = nextAction
+            while index < elements.count {
+                let elementWatermark = watermarks[index]
+                if elementWatermark >= limit { break }
+                let time = timestamps[index]
+                if !activeWindow.contains(time) {
+                    guard otherWindow.contains(time) else { break }
+                    swap(&table, &otherTable)
+                    swap(&activeWindow, &otherWindow)
+                }
+                if elementWatermark > current { current = elementWatermark }
+                let element = elements[index]
+                let elementKey = key(element)
+                let slots = table.slots
+                let keys = table.keys
+                var slot = Int(truncatingIfNeeded: KeyHashing.hash(elementKey) >> UInt64(table.shift))
+                var entry = Int(slots[slot])
+                while entry != 0 && keys[entry &- 1] != elementKey {
+                    slot = (slot &+ 1) & table.mask
+                    entry = Int(slots[slot])
+                }
+                if entry == 0 {
+                    table.insert(elementKey, aggregation.accumulator(for: element))
+                } else {
+                    aggregation.add(element, to: &table.values[entry &- 1])
+                }
+                index &+= 1
+            }
+            watermark = current
         }
     }
 
