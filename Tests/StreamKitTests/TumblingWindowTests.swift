@@ -100,6 +100,16 @@ import Testing
         )
     }
 
+    @Test func slidingWindowsThatSlideByTheirSizeAreTumblingWindows() async throws {
+        // Each element is in exactly one window; this once stopped the process (a sliding window
+        // with one window per element took the path of calendar windows).
+        let readings = (0..<40).map { reading("a", Double($0) * 1.5 - 7, Double($0)) }
+        let sliding = try await windowRows(readings, window: .sliding(size: .seconds(10), slide: .seconds(10)))
+        let tumbling = try await windowRows(readings, window: .tumbling(.seconds(10)))
+        #expect(sliding.rows.sorted() == tumbling.rows.sorted())
+        #expect(sliding.rows.map(\.count).reduce(0, +) == 40)
+    }
+
     @Test func negativeTimesFallInTheRightWindow() async throws {
         let (rows, _) = try await windowRows([reading("a", -0.5, 1), reading("a", 0, 2)])
         #expect(rows.sorted() == [Row("a", -60, 0, count: 1, sum: 1), Row("a", 0, 60, count: 1, sum: 2)])

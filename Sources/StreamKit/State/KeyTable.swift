@@ -31,8 +31,10 @@ final class KeyTable<Key: Hashable, Value> {
     /// Creates an empty table with room for `capacity` entries before it grows.
     @usableFromInline
     init(capacity: Int = 16) {
+        // At most half full when it starts, like the hand-written loops' tables: probe runs stay
+        // short until the table grows.
         var slotCount = 16
-        while slotCount * 3 < capacity * 4 { slotCount *= 2 }
+        while slotCount < capacity * 2 { slotCount *= 2 }
         self.capacity = slotCount * 3 / 4
         slots = .allocate(capacity: slotCount)
         slots.initialize(repeating: 0, count: slotCount)
@@ -95,6 +97,8 @@ final class KeyTable<Key: Hashable, Value> {
     /// Moves the entries to storage for `newCapacity` of them and puts every key back in a slot.
     @usableFromInline
     func grow(to newCapacity: Int) {
+        // Slots hold entry indices plus one as 32-bit integers.
+        precondition(newCapacity < Int(Int32.max), "a key table of more than \(Int32.max - 1) keys")
         let newKeys = UnsafeMutablePointer<Key>.allocate(capacity: newCapacity)
         newKeys.moveInitialize(from: keys, count: count)
         keys.deallocate()

@@ -30,6 +30,9 @@ struct WindowAssigner {
         switch spec.kind {
         case .tumbling(let size, let offset):
             (shape, self.size, slide, self.offset) = (.tumbling, size, size, offset)
+        case .sliding(let size, let slide, let offset) where size == slide:
+            // Windows that slide by their whole size do not overlap: they are tumbling windows.
+            (shape, self.size, self.slide, self.offset) = (.tumbling, size, size, offset)
         case .sliding(let size, let slide, let offset):
             (shape, self.size, self.slide, self.offset) = (.sliding, size, slide, offset)
         case .session(let gap):

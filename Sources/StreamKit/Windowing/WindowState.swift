@@ -52,6 +52,9 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
     }
     /// How many keys the last window held: new tables start that large.
     @usableFromInline var typicalKeys = 16
+    /// The table of no window, which the loop of ``addOneWindowEach(_:timestamps:watermarks:key:aggregation:)``
+    /// holds before its first window (made once, not per batch); nothing is ever added to it.
+    @usableFromInline let placeholderTable = KeyTable<Key, A.Accumulator>(capacity: 0)
 
     init(key: @escaping @Sendable (Input) -> Key, aggregation: A, spec: WindowSpec, lateness: Int64) {
         self.key = key
@@ -105,7 +108,7 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         // element and the watermark at which it turns late. No element falls in the placeholder
         // window `[max, max)`.
         let none = Window(start: .max, end: .max)
-        var table = KeyTable<Key, A.Accumulator>(capacity: 0)
+        var table = placeholderTable
         var activeWindow = none
         var activeFired = false
         var otherTable = table
@@ -161,10 +164,11 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
                 continue
             }
             // The common case, in a tighter loop: the elements that follow, up to the next firing,
-            // in this window or the one before (neither has fired, so neither is late: the
-            // watermark stays below both ends). Each is added with one probe and one update
-            // through the table's pointers; nothing else changes but the watermark, which moves up
-            // to each element's.
+            // in this window or the one before. Neither has fired, so no element is late (its
+            // deadline is at or after the window's end, and so at or after the next firing) and
+            // none needs an update emitted. Each is added with one probe and one update through
+            // the table's pointers; nothing else changes but the watermark, which moves up to each
+            // element's.
             var current = watermark
             let limit = nextAction
             while index < elements.count {
