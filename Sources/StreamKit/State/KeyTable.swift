@@ -10,7 +10,10 @@
 /// It is a class over pointers rather than a struct over arrays so that the window loop updates an
 /// accumulator with one store: an array would check that its buffer is uniquely referenced at every
 /// update, and bounds at every access. The price is reference semantics: the one owner of a table
-/// is the ``WindowState`` bucket that holds it, which never shares it with another state.
+/// is the ``WindowState`` bucket that holds it, which never shares it with another state. Its
+/// properties skip the dynamic exclusivity checks of class properties (`@exclusivity(unchecked)`):
+/// a state, and so its tables, is used by one operator copy, from one task at a time, and no
+/// method of the table reaches its own properties through a second access while one is open.
 @usableFromInline
 final class KeyTable<Key: Hashable, Value> {
     /// The keys, in insertion order; the first ``count`` are initialized.
@@ -21,7 +24,7 @@ final class KeyTable<Key: Hashable, Value> {
     @usableFromInline @exclusivity(unchecked) var slots: UnsafeMutablePointer<Int32>
     /// The number of entries.
     @usableFromInline @exclusivity(unchecked) var count = 0
-    /// How many entries ``keys`` and ``values`` have room for: three quarters of the slots.
+    /// How many entries ``keys`` and ``values`` have room for: at most three quarters of the slots.
     @usableFromInline @exclusivity(unchecked) var capacity: Int
     /// The number of slots minus one (the slot count is a power of two).
     @usableFromInline @exclusivity(unchecked) var mask: Int
