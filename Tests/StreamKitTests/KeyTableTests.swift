@@ -24,8 +24,8 @@ import Testing
             reference[key, default: 0] += position
         }
         #expect(table.count == reference.count)
-        #expect(table.keyArray == order)
-        #expect(table.valueArray == order.map { reference[$0]! })
+        #expect(Array(table.keyBuffer) == order)
+        #expect(Array(table.valueBuffer) == order.map { reference[$0]! })
         for (key, value) in reference {
             #expect(table.index(of: key).map { table.values[$0] } == value)
         }

@@ -91,11 +91,11 @@ final class KeyTable<Key: Hashable, Value> {
         if target > capacity { grow(to: target) }
     }
 
-    /// The keys, in insertion order, as an array.
-    var keyArray: [Key] { Array(UnsafeBufferPointer(start: keys, count: count)) }
+    /// The keys, in insertion order; valid until the next insert.
+    var keyBuffer: UnsafeBufferPointer<Key> { UnsafeBufferPointer(start: keys, count: count) }
 
-    /// The values, aligned with ``keyArray``, as an array.
-    var valueArray: [Value] { Array(UnsafeBufferPointer(start: values, count: count)) }
+    /// The values, aligned with ``keyBuffer``; valid until the next insert.
+    var valueBuffer: UnsafeBufferPointer<Value> { UnsafeBufferPointer(start: values, count: count) }
 
     /// Moves the entries to storage for `newCapacity` of them and puts every key back in a slot.
     @usableFromInline
@@ -123,6 +123,22 @@ final class KeyTable<Key: Hashable, Value> {
             while slots[slot] != 0 { slot = (slot &+ 1) & mask }
             slots[slot] = Int32(truncatingIfNeeded: index + 1)
         }
+    }
+}
+
+extension KeyTable {
+    /// Adds `element` to the accumulator of `key`, which starts from it if the key is new; returns
+    /// the index of the key's entry.
+    @inlinable
+    @inline(__always)
+    @discardableResult
+    func accumulate<A: Aggregation>(_ element: A.Input, key: Key, with aggregation: A) -> Int
+    where A.Accumulator == Value {
+        if let index = index(of: key) {
+            aggregation.add(element, to: &values[index])
+            return index
+        }
+        return insert(key, aggregation.accumulator(for: element))
     }
 }
 

@@ -28,8 +28,8 @@ extension WindowState where Key: Codable {
             + "\(String(reflecting: A.Accumulator.self)):\(MemoryLayout<A.Accumulator>.stride)"
     }
 
-    private static func raw<T>(_ values: [T]) -> [UInt8] {
-        values.withUnsafeBytes { Array($0) }
+    private static func raw<T>(_ values: UnsafeBufferPointer<T>) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(values))
     }
 
     private static func values<T>(_ bytes: [UInt8], as type: T.Type) -> [T] {
@@ -57,14 +57,14 @@ extension WindowState where Key: Codable {
                         ? .init(
                             window: bucket.window,
                             fired: bucket.fired,
-                            keys: bucket.table.keyArray,
-                            accumulators: bucket.table.valueArray
+                            keys: Array(bucket.table.keyBuffer),
+                            accumulators: Array(bucket.table.valueBuffer)
                         )
                         : .init(
                             window: bucket.window,
                             fired: bucket.fired,
-                            rawKeys: Self.raw(bucket.table.keyArray),
-                            rawAccumulators: Self.raw(bucket.table.valueArray)
+                            rawKeys: Self.raw(bucket.table.keyBuffer),
+                            rawAccumulators: Self.raw(bucket.table.valueBuffer)
                         )
                 },
                 instance: instance

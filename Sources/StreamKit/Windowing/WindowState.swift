@@ -113,7 +113,7 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         var activeFired = false
         var otherTable = table
         var otherWindow = none
-        var lastWindow = Window(start: .max, end: .max)
+        var lastWindow = none
         var lastDeadline = Timestamp.min
         var index = 0
         while index < elements.count {
@@ -150,14 +150,7 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
                 activeFired = buckets[active].fired
             }
             let element = elements[index]
-            let elementKey = key(element)
-            let slot: Int
-            if let found = table.index(of: elementKey) {
-                aggregation.add(element, to: &table.values[found])
-                slot = found
-            } else {
-                slot = table.insert(elementKey, aggregation.accumulator(for: element))
-            }
+            let slot = table.accumulate(element, key: key(element), with: aggregation)
             index += 1
             if activeFired {
                 emitUpdate(window: activeWindow, table: table, slot: slot)
@@ -182,20 +175,7 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
                 }
                 if elementWatermark > current { current = elementWatermark }
                 let element = elements[index]
-                let elementKey = key(element)
-                let slots = table.slots
-                let keys = table.keys
-                var slot = Int(truncatingIfNeeded: KeyHashing.hash(elementKey) >> UInt64(table.shift))
-                var entry = Int(slots[slot])
-                while entry != 0 && keys[entry &- 1] != elementKey {
-                    slot = (slot &+ 1) & table.mask
-                    entry = Int(slots[slot])
-                }
-                if entry == 0 {
-                    table.insert(elementKey, aggregation.accumulator(for: element))
-                } else {
-                    aggregation.add(element, to: &table.values[entry &- 1])
-                }
+                table.accumulate(element, key: key(element), with: aggregation)
                 index &+= 1
             }
             watermark = current
@@ -222,14 +202,9 @@ struct WindowState<Key: Hashable & Sendable, Input: Sendable, A: Aggregation> wh
         } else {
             bucket = findOrInsertBucket(for: window)
         }
-        let key = key(element)
-        if let slot = buckets[bucket].table.index(of: key) {
-            aggregation.add(element, to: &buckets[bucket].table.values[slot])
-            if buckets[bucket].fired { emitUpdate(window: window, table: buckets[bucket].table, slot: slot) }
-        } else {
-            let slot = buckets[bucket].table.insert(key, aggregation.accumulator(for: element))
-            if buckets[bucket].fired { emitUpdate(window: window, table: buckets[bucket].table, slot: slot) }
-        }
+        let table = buckets[bucket].table
+        let slot = table.accumulate(element, key: key(element), with: aggregation)
+        if buckets[bucket].fired { emitUpdate(window: window, table: table, slot: slot) }
     }
 
     @usableFromInline
