@@ -216,6 +216,8 @@ let package = Package(
             name: "IoTExampleTests",
             dependencies: [
                 "IoTExample", "StreamKitMQTT",
+                // Built for the crash test, which kills and restarts it.
+                "iot-pipeline",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

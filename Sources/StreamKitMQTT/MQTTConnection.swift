@@ -56,7 +56,7 @@ final class MQTTConnection: Sendable {
     /// Whether publications are acknowledged, and so counted until they are.
     let tracksPublications: Bool
     let statistics: MQTTStatistics
-    let onMessage: @Sendable (MQTTMessage) -> Void
+    let onMessage: @Sendable (MQTTMessage) throws -> Void
     let state = Mutex(State())
     private var logger: Logger { configuration.logger }
 
@@ -68,14 +68,16 @@ final class MQTTConnection: Sendable {
     ///   - tracksPublications: Whether publications are made with QoS 1 or 2 and counted until the
     ///     broker acknowledges them.
     ///   - statistics: Where to count messages and connections.
-    ///   - onMessage: Called on the network thread for every message received.
+    ///   - onMessage: Called on the network thread for every message received. When it throws, the
+    ///     message could not be kept: the connection is cut before its acknowledgement leaves (the
+    ///     broker delivers it again) and stops.
     init(
         configuration: MQTTConfiguration,
         subscriptions: [String] = [],
         subscriptionQoS: MQTTQoS = .atMostOnce,
         tracksPublications: Bool = false,
         statistics: MQTTStatistics,
-        onMessage: @escaping @Sendable (MQTTMessage) -> Void = { _ in }
+        onMessage: @escaping @Sendable (MQTTMessage) throws -> Void = { _ in }
     ) throws {
         try configuration.validate()
         for filter in subscriptions { try MQTTTopicFilter.validate(subscription: filter) }
@@ -406,15 +408,31 @@ final class MQTTConnection: Sendable {
             message.payloadlen > 0
             ? Array(UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen)))
             : []
-        onMessage(
-            MQTTMessage(
-                topic: topic,
-                payload: payload,
-                qos: MQTTQoS(rawValue: Int(message.qos)) ?? .atMostOnce,
-                retained: message.retain,
-                receivedAt: .now
+        do {
+            try onMessage(
+                MQTTMessage(
+                    topic: topic,
+                    payload: payload,
+                    qos: MQTTQoS(rawValue: Int(message.qos)) ?? .atMostOnce,
+                    retained: message.retain,
+                    receivedAt: .now
+                )
             )
-        )
+        } catch {
+            // The acknowledgement of this message is queued in libmosquitto, to be written after
+            // this callback returns: cut the socket first, so that it never leaves and the broker
+            // keeps the message for the next session.
+            let socket = mosquitto_socket(handle.pointer)
+            if socket >= 0 { shutdown(socket, Int32(SHUT_RDWR)) }
+            logger.error(
+                "MQTT source stops: a received message could not be kept, so it was not acknowledged",
+                metadata: ["topic": "\(topic)", "error": "\(error)"]
+            )
+            state.withLock {
+                $0.stopping = true
+                $0.lastFailure = "\(error)"
+            }
+        }
     }
 
     private func didPublish(reason: Int32) {

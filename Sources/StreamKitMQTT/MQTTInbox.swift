@@ -8,46 +8,69 @@ import Foundation
 /// lost), or drops the message and counts it (QoS 0, which the broker would drop as well). The
 /// reader awaits ``take(maximumCount:)``, which a clock wakes with ``Take/tick`` when nothing came.
 ///
+/// With a journal, ``put(_:)`` writes the message to it before anything else, and each queued
+/// message carries its end offset in the journal: the source's position once the message is read.
+/// libmosquitto sends the acknowledgement of a QoS 1 or 2 message after its callback returns, so
+/// the message is in the journal before the broker forgets it.
+///
 /// `@unchecked Sendable`: every stored property is read and written only while `condition` is
 /// locked; continuations are resumed after it is unlocked.
 final class MQTTInbox: @unchecked Sendable {
+    /// A queued message and its end offset in the journal (0 without one).
+    struct Entry {
+        var message: MQTTMessage
+        var end: Int64
+    }
+
     /// What a reader gets.
     enum Take {
-        case messages([MQTTMessage])
+        case messages([Entry])
         case tick
         case closed
     }
 
     private let condition = NSCondition()
-    private var buffer: Deque<MQTTMessage> = []
+    private var buffer: Deque<Entry> = []
     private var waiter: (continuation: CheckedContinuation<Take, Never>, maximumCount: Int)?
     private var closed = false
+    /// A graceful stop is disconnecting: the network thread must not wait for room any more.
+    private var draining = false
     let capacity: Int
     let dropsWhenFull: Bool
     let statistics: MQTTStatistics
+    let journal: MQTTJournal?
 
-    init(capacity: Int, dropsWhenFull: Bool, statistics: MQTTStatistics) {
+    init(capacity: Int, dropsWhenFull: Bool, statistics: MQTTStatistics, journal: MQTTJournal? = nil) {
         self.capacity = capacity
         self.dropsWhenFull = dropsWhenFull
         self.statistics = statistics
+        self.journal = journal
     }
 
     /// Adds a message; waits while the queue is full, or drops the message when the queue drops.
-    func put(_ message: MQTTMessage) {
-        condition.lock()
-        while buffer.count >= capacity && !closed {
-            if dropsWhenFull {
-                condition.unlock()
+    /// - Throws: When the journal cannot store the message: the connection must not acknowledge it.
+    func put(_ message: MQTTMessage) throws {
+        if dropsWhenFull {
+            condition.lock()
+            let full = buffer.count >= capacity && !draining
+            condition.unlock()
+            if full {
                 statistics.update { $0.dropped += 1 }
                 return
             }
+        }
+        // Durable (against a crash of the process) before anything else: a message the reader has
+        // not taken when the process ends is replayed from the journal by the next run.
+        let end = try journal?.append(message) ?? 0
+        condition.lock()
+        while buffer.count >= capacity && !closed && !draining {
             condition.wait()
         }
         if closed {
             condition.unlock()
             return
         }
-        buffer.append(message)
+        buffer.append(Entry(message: message, end: end))
         let handOver = takeForWaiter()
         let waiting = buffer.count
         condition.unlock()
@@ -84,6 +107,15 @@ final class MQTTInbox: @unchecked Sendable {
         waiting?.continuation.resume(returning: .tick)
     }
 
+    /// Lets the network thread queue beyond the capacity, so that it never waits while a graceful
+    /// stop disconnects it: what the broker delivers until then is kept and read.
+    func beginDraining() {
+        condition.lock()
+        draining = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Ends the queue: the network thread stops waiting and a reader gets what is left, then
     /// ``Take/closed``.
     func close() {
@@ -104,9 +136,9 @@ final class MQTTInbox: @unchecked Sendable {
     private func drain(_ maximumCount: Int) -> Take {
         if buffer.isEmpty { return closed ? .closed : .tick }
         let count = Swift.min(maximumCount, buffer.count)
-        let messages = Array(buffer.prefix(count))
+        let entries = Array(buffer.prefix(count))
         buffer.removeFirst(count)
         condition.broadcast()
-        return .messages(messages)
+        return .messages(entries)
     }
 }

@@ -37,4 +37,6 @@ extension MQTTMessage: RawRecord {
     public var rawBytes: [UInt8] { payload }
     /// The topic.
     public var rawLocation: String? { topic }
+    /// When the connector received the message.
+    public var rawTime: Timestamp? { receivedAt }
 }

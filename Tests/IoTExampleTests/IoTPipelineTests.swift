@@ -66,23 +66,25 @@ import Testing
         let payloads = [
             reading(1, "13:00:05", "10"), reading(1, "13:00:15", "20"), reading(1, "13:00:25", "30"),
             reading(2, "13:00:30", "50"),  // outside Sensor 2's range 0...45
+            reading(1, "13:00:15", "20"),  // a copy: counted once
+            #"{"id": "Ghost 1", "dt": "2024-01-01T13:00:20.000000", "value": 4}"#,  // not in the catalogue
             reading(1, "13:01:10", "5"),  // the watermark passes 13:01:05: minute 13:00 closes
             reading(1, "13:00:40", "99"),  // late for minute 13:00
             #"{"id": "Sensor 1", "dt": "2024-01-01T13:00:50.000000", "value": "x"}"#,  // malformed, attributable
             "hello",  // malformed, nobody's
+            "[1, 2, 3]",  // malformed: valid JSON, but no object
         ]
         let store = try await run(broker, publishing: payloads) { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM malformed") == 2
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM malformed") == 3
                 && Int.fetchOne(db, sql: "SELECT COUNT(*) FROM late_readings") == 1
-                && Int.fetchOne(db, sql: "SELECT COUNT(*) FROM minute_means") == 2
+                && Int.fetchOne(db, sql: "SELECT COUNT(*) FROM minute_means") == 3
         }
 
         try await store.database.read { db in
-            let means = try Row.fetchAll(db, sql: "SELECT * FROM minute_means ORDER BY sensor")
-            #expect(means.map { $0["sensor"] as String } == ["Sensor 1", "Sensor 2"])
-            #expect(
-                means.map { $0["minute"] as String } == ["2024-01-01T13:00:00.000000Z", "2024-01-01T13:00:00.000000Z"]
-            )
+            var means = try Row.fetchAll(db, sql: "SELECT * FROM minute_means ORDER BY sensor")
+            #expect(means.map { $0["sensor"] as String } == ["Ghost 1", "Sensor 1", "Sensor 2"])
+            #expect(means.allSatisfy { $0["minute"] as String == "2024-01-01T13:00:00.000000Z" })
+            means.removeFirst()
             #expect(means[0]["count"] as Int == 3)
             #expect(means[0]["mean"] as Double == 20)
             #expect(means[0]["min"] as Double == 10)
@@ -93,7 +95,7 @@ import Testing
 
             let quality = try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM quality WHERE minute LIKE '%13:00:00%' ORDER BY sensor"
+                sql: "SELECT * FROM quality WHERE minute LIKE '%13:00:00%' AND sensor LIKE 'Sensor%' ORDER BY sensor"
             )
             #expect(quality.count == 2)
             // Sensor 1: 3 of 60 expected readings, all in range, 1 late and 1 malformed beside 3 good:
@@ -113,10 +115,10 @@ import Testing
             #expect(late["lateness_seconds"] as Double == 30)  // behind the newest reading, 13:01:10
 
             let malformed = try Row.fetchAll(db, sql: "SELECT * FROM malformed ORDER BY id")
-            #expect(malformed.map { $0["payload"] as String } == [payloads[6], payloads[7]])
-            #expect(malformed.map { $0["sensor"] as String? } == ["Sensor 1", nil])
+            #expect(malformed.map { $0["payload"] as String } == [payloads[8], payloads[9], payloads[10]])
+            #expect(malformed.map { $0["sensor"] as String? } == ["Sensor 1", nil, nil])
             #expect(malformed.allSatisfy { ($0["reason"] as String).isEmpty == false })
-            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM readings") == 6)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM readings") == 7)
         }
 
         // The same answers through the HTTP API.
@@ -147,6 +149,21 @@ import Testing
             try await client.execute(uri: "/sensors/Sensor%2099/readings", method: .get) { response in
                 #expect(response.status == .notFound)
             }
+            // A sensor outside the catalogue is served, and flagged in the catalogue.
+            try await client.execute(uri: "/sensors/Ghost%201/minutes", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/catalog", method: .get) { response in
+                let rows =
+                    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as! [[String: Any]]
+                let ghost = rows.first { $0["id"] as? String == "Ghost 1" }
+                #expect(ghost?["known"] as? Bool == false)
+                #expect(ghost?["readings"] as? Int == 1)
+                #expect(rows.filter { $0["known"] as? Bool == true }.count == 5)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(String(buffer: response.body).contains("iot_unknown_sensors 1"))
+            }
             try await client.execute(uri: "/sensors/Sensor%201/readings?from=yesterday", method: .get) { response in
                 #expect(response.status == .badRequest)
             }
@@ -162,22 +179,33 @@ import Testing
         }
         #expect(lines.sorted() == payloads.sorted())
 
-        // A BI user reads the archive with DuckDB as it is, and counts what the store counts.
+        // A BI user reads the archive with DuckDB, with the query of docs/iot-example.md as written
+        // there: malformed lines and copies do not break or skew it.
+        let doc = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../docs/iot-example.md"),
+            encoding: .utf8
+        )
+        let marker = try #require(doc.range(of: "<!-- duckdb-query"))
+        let start = try #require(doc.range(of: "```sql\n", range: marker.upperBound..<doc.endIndex))
+        let end = try #require(doc.range(of: "```", range: start.upperBound..<doc.endIndex))
+        let query = doc[start.upperBound..<end.lowerBound].replacingOccurrences(of: "data/iot/", with: "\(directory)/")
         let duckdb = try run(
             "/usr/bin/env",
             [
                 "python3", "-c",
                 """
-                import duckdb
-                rows = duckdb.sql(\"\"\"
-                    SELECT id, count(*) FROM read_json('\(directory)/raw/*/*/*.jsonl.gz', format='newline_delimited',
-                        columns={'id': 'VARCHAR', 'dt': 'VARCHAR', 'value': 'VARCHAR'}, ignore_errors=true)
-                    WHERE id IS NOT NULL AND try_cast(value AS DOUBLE) IS NOT NULL GROUP BY id ORDER BY id\"\"\").fetchall()
-                print(';'.join(f'{sensor}={count}' for sensor, count in rows))
+                import duckdb, sys
+                rows = duckdb.sql(sys.argv[1]).fetchall()
+                print(';'.join(f'{s}|{m.strftime("%H:%M")}|{n}|{mean}' for s, m, n, mean in rows))
                 """,
+                query,
             ]
         )
-        #expect(duckdb.trimmingCharacters(in: .whitespacesAndNewlines) == "Sensor 1=5;Sensor 2=1")
+        #expect(
+            duckdb.trimmingCharacters(in: .whitespacesAndNewlines)
+                == "Ghost 1|13:00|1|4.0;Sensor 1|13:00|4|39.75;Sensor 1|13:01|1|5.0;Sensor 2|13:00|1|50.0"
+        )
     }
 
     /// Runs a command and returns its standard output; fails the test when it fails.

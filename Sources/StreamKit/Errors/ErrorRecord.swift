@@ -13,7 +13,8 @@ public struct ErrorRecord: Sendable, Hashable, Codable, CustomStringConvertible 
     public var location: String?
     /// The line number in a file, counting from 1.
     public var line: Int?
-    /// When the record was rejected (processing time).
+    /// When the record was received, for records that know it (``RawRecord/rawTime``), else when it
+    /// was rejected (processing time). A record replayed after a crash keeps the time it arrived.
     public var time: Timestamp
 
     /// Creates an error record.
@@ -52,4 +53,16 @@ public protocol RawRecord {
     var rawBytes: [UInt8] { get }
     /// Where the input came from: a topic, a partition, a file.
     var rawLocation: String? { get }
+    /// The line number in a file, counting from 1, if the record knows it.
+    var rawLine: Int? { get }
+    /// When the input arrived (processing time), if the record knows: the time of the rejected
+    /// record in the error output.
+    var rawTime: Timestamp? { get }
+}
+
+extension RawRecord {
+    /// Unknown.
+    public var rawLine: Int? { nil }
+    /// Unknown: the error output records when the record was rejected.
+    public var rawTime: Timestamp? { nil }
 }

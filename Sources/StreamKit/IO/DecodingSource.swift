@@ -49,7 +49,9 @@ public struct DecodingSource<Base: Source, Element: Sendable>: Source where Base
                                 origin: origin,
                                 reason: DecodingSource.reason(error),
                                 raw: record.rawBytes,
-                                location: record.rawLocation
+                                location: record.rawLocation,
+                                line: record.rawLine,
+                                time: record.rawTime ?? .now
                             )
                         )
                     }
@@ -71,6 +73,11 @@ public struct DecodingSource<Base: Source, Element: Sendable>: Source where Base
         /// Closes the underlying reader.
         public mutating func close() async {
             await base.close()
+        }
+
+        /// Asks the underlying reader.
+        public mutating func stopReceiving() async -> Bool {
+            await base.stopReceiving()
         }
 
         /// Tells the underlying reader.

@@ -46,11 +46,23 @@ public protocol SourceReader<Element> {
     /// The pipeline is done with the reader (its input ended, it stopped or it failed): release
     /// connections now rather than when the reader is deallocated.
     mutating func close() async
+
+    /// A graceful stop begins: stop taking new input (disconnect from a broker) and say whether
+    /// ``read(maximumCount:)`` now returns what the reader already received, then ``SourceRead/end``.
+    ///
+    /// When it returns `true`, the pipeline reads until that end and processes everything before it
+    /// takes the stop's final checkpoint, so that nothing the source has taken from its broker waits
+    /// for the next run. Sources that can rewind (files, Kafka) keep the default, `false`: the
+    /// checkpoint records where they stopped and the next run reads on from there.
+    mutating func stopReceiving() async -> Bool
 }
 
 extension SourceReader {
     /// Nothing to release.
     public mutating func close() async {}
+
+    /// Nothing to drain: the checkpoint records where the reader stopped.
+    public mutating func stopReceiving() async -> Bool { false }
 
     /// Nothing to report.
     public mutating func checkpointCompleted(_ id: Int64, position: SourcePosition?) async throws {}
@@ -99,11 +111,15 @@ public struct SourceContext: Sendable {
     public var batchSize: Int
     /// How often a waiting reader should return ``SourceRead/tick(_:)``, so that idleness is noticed.
     public var tickInterval: Duration
+    /// Whether the pipeline takes checkpoints: only then will
+    /// ``SourceReader/checkpointCompleted(_:position:)`` tell the reader what it may forget.
+    public var isCheckpointed: Bool
 
     /// Creates a context: the pipeline makes one per source; tests of a reader make their own.
-    public init(name: String, batchSize: Int, tickInterval: Duration) {
+    public init(name: String, batchSize: Int, tickInterval: Duration, isCheckpointed: Bool = false) {
         self.name = name
         self.batchSize = batchSize
         self.tickInterval = tickInterval
+        self.isCheckpointed = isCheckpointed
     }
 }

@@ -46,11 +46,11 @@ final class BatchTransformOperator<Input: Sendable, Output: Sendable>: Stateless
 final class TryMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator<Input, Output> {
     let transform: @Sendable (Input) throws -> Output
     let errors: ErrorOutput
-    let raw: @Sendable (Input) -> (bytes: [UInt8], location: String?)
+    let raw: @Sendable (Input) -> (bytes: [UInt8], location: String?, line: Int?, time: Timestamp?)
 
     init(
         transform: @escaping @Sendable (Input) throws -> Output,
-        raw: @escaping @Sendable (Input) -> (bytes: [UInt8], location: String?),
+        raw: @escaping @Sendable (Input) -> (bytes: [UInt8], location: String?, line: Int?, time: Timestamp?),
         downstream: Downstream<Output>,
         errors: ErrorOutput
     ) {
@@ -69,7 +69,14 @@ final class TryMapOperator<Input: Sendable, Output: Sendable>: StatelessOperator
             } catch {
                 let input = raw(batch.elements[index])
                 rejected.append(
-                    ErrorRecord(origin: errors.origin, reason: "\(error)", raw: input.bytes, location: input.location)
+                    ErrorRecord(
+                        origin: errors.origin,
+                        reason: "\(error)",
+                        raw: input.bytes,
+                        location: input.location,
+                        line: input.line,
+                        time: input.time ?? .now
+                    )
                 )
             }
         }

@@ -156,10 +156,12 @@ extension DataStream {
             TryMapOperator(
                 transform: transform,
                 raw: { element in
-                    if let record = element as? any RawRecord { return (record.rawBytes, record.rawLocation) }
-                    if let bytes = element as? [UInt8] { return (bytes, nil) }
-                    if let text = element as? String { return (Array(text.utf8), nil) }
-                    return (Array(String(describing: element).utf8), nil)
+                    if let record = element as? any RawRecord {
+                        return (record.rawBytes, record.rawLocation, record.rawLine, record.rawTime)
+                    }
+                    if let bytes = element as? [UInt8] { return (bytes, nil, nil, nil) }
+                    if let text = element as? String { return (Array(text.utf8), nil, nil, nil) }
+                    return (Array(String(describing: element).utf8), nil, nil, nil)
                 },
                 downstream: Downstream(erased: outputs[PortIndex.main]),
                 errors: ErrorOutput(outputs[PortIndex.errors], origin: context.nodeName, context: context)

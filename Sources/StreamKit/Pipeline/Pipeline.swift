@@ -102,7 +102,8 @@ public final class Pipeline: Sendable {
                     context: SourceContext(
                         name: context.nodeName,
                         batchSize: context.configuration.batchSize,
-                        tickInterval: context.configuration.tickInterval
+                        tickInterval: context.configuration.tickInterval,
+                        isCheckpointed: context.checkpoints != nil
                     )
                 )
                 let key = CheckpointStore.positionKey(context.nodeName, instance: context.instance)

@@ -13,6 +13,8 @@ public enum StreamKitMetrics {
     public static let errors = "streamkit_errors_total"
     /// Counter: records a window found late, sent to its late output.
     public static let lateRecords = "streamkit_late_records_total"
+    /// Counter: records dropped by `deduplicate(by:within:)` as copies of one seen before.
+    public static let duplicates = "streamkit_duplicates_total"
     /// Gauge: the watermark of an event-time operator, in seconds since the Unix epoch.
     public static let watermark = "streamkit_watermark_seconds"
     /// Gauge: processing time minus the watermark, in seconds, when the watermark last moved.

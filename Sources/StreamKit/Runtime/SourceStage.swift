@@ -60,6 +60,22 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     /// completes, and lets the operators downstream commit; no final watermark is sent, so the
     /// open windows wait in the checkpoint for the next run.
     private func stopGracefully() async throws {
+        if await reader.stopReceiving() {
+            // What the source already took from its broker is processed before the final
+            // checkpoint, which then records the position after it.
+            drain: while true {
+                try Task.checkCancellation()
+                try await injectBarrierIfRequested()
+                switch try await read(&reader, batchSize) {
+                case .chunk(let chunk):
+                    try await push(chunk)
+                case .tick(let now):
+                    for user in clockUsers { try await user.tick(now: now) }
+                case .end:
+                    break drain
+                }
+            }
+        }
         if let checkpoints {
             // A checkpoint requested before the stop, or while waiting for the stop's, needs this
             // source's barrier to complete; then the stop's own is the one requested.
@@ -108,6 +124,13 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         try await reader.checkpointCompleted(newest, position: position)
     }
 
+    /// Sends a chunk's rejected records to the error output and its elements downstream.
+    private func push(_ chunk: SourceChunk<Reader.Element>) async throws {
+        recordsIn.increment(by: Int64(chunk.elements.count + chunk.errors.count))
+        if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
+        try await downstream.process(Batch(elements: chunk.elements))
+    }
+
     func run() async throws {
         do {
             try await readUntilEndOrStop()
@@ -126,9 +149,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
             try await reportCompletedCheckpoints()
             switch try await read(&reader, batchSize) {
             case .chunk(let chunk):
-                recordsIn.increment(by: Int64(chunk.elements.count + chunk.errors.count))
-                if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
-                try await downstream.process(Batch(elements: chunk.elements))
+                try await push(chunk)
             case .tick(let now):
                 for user in clockUsers { try await user.tick(now: now) }
             case .end:

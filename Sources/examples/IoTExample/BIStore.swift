@@ -5,9 +5,9 @@ import StreamKit
 /// The BI store: a SQLite database in WAL mode, so that BI users and the `sqlite3` command line
 /// read it while the pipeline writes.
 ///
-/// Every table has a natural primary key and every write is an upsert or an insert that ignores a
-/// row already there, so a pipeline that restarts from a checkpoint and sees some messages again
-/// (MQTT is at-least-once) never duplicates a row.
+/// Every table has a natural key and every write is an upsert or an insert that ignores a row
+/// already there, so a pipeline that restarts from a checkpoint and replays messages from its MQTT
+/// journal never duplicates a row (a malformed message is identified by its topic and payload).
 ///
 /// | table | one row per | columns |
 /// |---|---|---|
@@ -40,6 +40,16 @@ public final class BIStore: Sendable {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: Self.schema)
+        }
+        migrator.registerMigration("v2: a malformed message is stored once") { db in
+            // A copy of a malformed message (a broker's redelivery, a sensor that repeats itself)
+            // is one message, as a copy of a reading is one reading.
+            try db.execute(
+                sql: """
+                    DELETE FROM malformed WHERE id NOT IN (SELECT MIN(id) FROM malformed GROUP BY topic, payload);
+                    CREATE UNIQUE INDEX malformed_once ON malformed (topic, payload);
+                    """
+            )
         }
         try migrator.migrate(database)
     }
@@ -165,7 +175,10 @@ public enum JSONValue: Encodable, Sendable, Equatable {
         switch self {
         case .null: try container.encodeNil()
         case .integer(let number): try container.encode(number)
-        case .double(let number): try container.encode(number)
+        case .double(let number):
+            // JSON has no infinity or NaN: such a value (a sum that overflowed) is served as null
+            // rather than failing the whole answer.
+            if number.isFinite { try container.encode(number) } else { try container.encodeNil() }
         case .string(let text): try container.encode(text)
         }
     }

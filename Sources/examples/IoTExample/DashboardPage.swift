@@ -18,8 +18,18 @@ enum DashboardPage {
         async function load() {
           const sensors = await (await fetch('/sensors')).json();
           const grid = document.getElementById('charts');
+          let failed = 0;
           for (const sensor of sensors) {
-            const rows = await (await fetch('/sensors/' + encodeURIComponent(sensor.id) + '/minutes')).json();
+            let rows;
+            try {
+              const response = await fetch('/sensors/' + encodeURIComponent(sensor.id) + '/minutes');
+              if (!response.ok) throw new Error('HTTP ' + response.status);
+              rows = await response.json();
+            } catch (error) {
+              // One sensor's failed answer must not stop the others from being drawn.
+              failed += 1;
+              continue;
+            }
             let card = document.getElementById('card-' + sensor.id);
             if (!card) {
               card = document.createElement('div'); card.className = 'card'; card.id = 'card-' + sensor.id;
@@ -29,7 +39,8 @@ enum DashboardPage {
               + '<div class="meta">' + sensor.info.type + ' in ' + sensor.info.unit + ', ' + rows.length + ' minutes</div>'
               + chart(rows.slice(-60));
           }
-          document.getElementById('status').textContent = 'updated ' + new Date().toISOString();
+          document.getElementById('status').textContent = 'updated ' + new Date().toISOString()
+            + (failed > 0 ? ' (' + failed + ' sensors could not be read)' : '');
         }
         function chart(rows) {
           if (rows.length === 0) return '<svg viewBox="0 0 360 160"><text x="10" y="80">no minute yet</text></svg>';

@@ -13,8 +13,11 @@ import StreamKitPrometheus
 /// - `GET /sensors/{id}/readings?from=&to=` — raw readings (ISO 8601 bounds, UTC)
 /// - `GET /sensors/{id}/minutes?from=&to=` — minute means
 /// - `GET /quality?from=&to=&sensor=` — the data-quality indicator per sensor and minute
-/// - `GET /catalog` — every sensor with metadata, unit, first and last seen and row counts
+/// - `GET /catalog` — every sensor with metadata, unit, first and last seen and row counts; sensors
+///   that sent readings but are not in the catalogue are listed with `"known": false`
 /// - `GET /metrics` — pipeline health in the Prometheus text format
+/// - `GET /health` — 200 while the process serves; `GET /ready` — 200 while the MQTT source is
+///   connected and subscribed, else 503
 public struct IoTAPI: Sendable {
     /// The BI store the answers come from.
     public let store: BIStore
@@ -53,7 +56,7 @@ public struct IoTAPI: Sendable {
             try json(catalog.ids.map { id in SensorEntry(id: id, info: catalog.sensors[id]!) })
         }
         router.get("/sensors/:id/readings") { request, context in
-            let (id, from, to) = try bounds(request, context)
+            let (id, from, to) = try await bounds(request, context)
             return try json(
                 try await store.rows(
                     "SELECT dt, value, received_at FROM readings WHERE sensor = ? AND dt >= ? AND dt < ? ORDER BY dt",
@@ -62,7 +65,7 @@ public struct IoTAPI: Sendable {
             )
         }
         router.get("/sensors/:id/minutes") { request, context in
-            let (id, from, to) = try bounds(request, context)
+            let (id, from, to) = try await bounds(request, context)
             return try json(
                 try await store.rows(
                     """
@@ -89,6 +92,24 @@ public struct IoTAPI: Sendable {
             )
         }
         router.get("/catalog") { _, _ in try json(try await catalogEntries()) }
+        router.get("/health") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "alive\n"))
+            )
+        }
+        router.get("/ready") { _, _ in
+            let counters = statistics.current
+            let ready = counters.isConnected && counters.isSubscribed
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(string: ready ? "ready\n" : "not ready: MQTT not subscribed\n")
+                )
+            )
+        }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
@@ -100,12 +121,16 @@ public struct IoTAPI: Sendable {
     }
 
     /// The sensor id and the time bounds of a per-sensor request.
-    func bounds(_ request: Request, _ context: BasicRequestContext) throws -> (String, String, String) {
+    func bounds(_ request: Request, _ context: BasicRequestContext) async throws -> (String, String, String) {
         // Sensor ids hold spaces ("Sensor 1"), which arrive percent-encoded in the path.
         let encoded = try context.parameters.require("id")
         let id = encoded.removingPercentEncoding ?? encoded
-        guard catalog.sensors[id] != nil else {
-            throw HTTPError(.notFound, message: "unknown sensor '\(id)': GET /sensors lists the sensors")
+        // A sensor outside the catalogue that sent readings is served too (and flagged in /catalog).
+        if catalog.sensors[id] == nil {
+            let stored = try await store.rows("SELECT 1 AS found FROM readings WHERE sensor = ? LIMIT 1", [id])
+            guard !stored.isEmpty else {
+                throw HTTPError(.notFound, message: "unknown sensor '\(id)': GET /catalog lists the sensors")
+            }
         }
         return (id, try time(request, "from", default: "0000"), try time(request, "to", default: "9999"))
     }
@@ -140,10 +165,12 @@ public struct IoTAPI: Sendable {
             }
         }
         let (r, m, l) = (bySensor(readings), bySensor(minutes), bySensor(late))
-        return catalog.ids.map { id in
+        let unknown = r.keys.filter { catalog.sensors[$0] == nil }.sorted()
+        return (catalog.ids + unknown).map { id in
             CatalogEntry(
                 id: id,
-                info: catalog.sensors[id]!,
+                known: catalog.sensors[id] != nil,
+                info: catalog.sensors[id],
                 firstSeen: r[id]?["first"],
                 lastSeen: r[id]?["last"],
                 readings: r[id]?["n"] ?? .integer(0),
@@ -181,6 +208,15 @@ public struct IoTAPI: Sendable {
                 "iot_\(name)_rows \(number(counts[name]))",
             ]
         }
+        let seen = try await store.rows("SELECT DISTINCT sensor FROM readings")
+        let unknown = seen.filter { row in
+            if case .string(let id) = row["sensor"] { return catalog.sensors[id] == nil }
+            return false
+        }.count
+        lines += [
+            "# HELP iot_unknown_sensors Sensors that sent readings but are not in the catalogue.",
+            "# TYPE iot_unknown_sensors gauge", "iot_unknown_sensors \(unknown)",
+        ]
         if case .string(let minute) = counts["last_minute"], let time = try? Timestamp(iso8601: minute) {
             lines += [
                 "# HELP iot_last_minute_seconds Start of the newest minute written, as a Unix time.",
@@ -197,10 +233,12 @@ struct SensorEntry: Encodable {
     var info: SensorInfo
 }
 
-/// A sensor as `/catalog` describes it.
+/// A sensor as `/catalog` describes it; `known` is false (and `info` missing) for a sensor that
+/// sent readings but is not in the catalogue.
 struct CatalogEntry: Encodable {
     var id: String
-    var info: SensorInfo
+    var known: Bool
+    var info: SensorInfo?
     var firstSeen: JSONValue?
     var lastSeen: JSONValue?
     var readings: JSONValue

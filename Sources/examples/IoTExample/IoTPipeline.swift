@@ -37,6 +37,8 @@ public struct IoTPipelineOptions: Sendable {
     public var databasePath: String { "\(dataDirectory)/bi.sqlite" }
     /// The checkpoints of the pipeline.
     public var checkpointDirectory: String { "\(dataDirectory)/checkpoints" }
+    /// The MQTT source's journal: every message, written before the broker's acknowledgement.
+    public var journalDirectory: String { "\(dataDirectory)/journal" }
     /// The sensor catalogue, stored beside the raw archive.
     public var catalogPath: String { "\(dataDirectory)/catalog/sensors.json" }
     /// Readings expected per sensor per minute.
@@ -51,8 +53,8 @@ public struct IoTPipelineOptions: Sendable {
 ///
 /// ```
 /// MQTT "sensors" ─┬▶ raw archive (JSONL.gz, Hive folders by arrival hour)
-///                 └▶ decode ─┬▶ readings (SQLite)
-///                    │       └▶ event time (5 s bound) ▶ key by sensor ▶ 1-minute windows
+///   (journal)     └▶ decode ─┬▶ readings (SQLite)
+///                    │       └▶ event time (5 s bound) ▶ key by sensor ▶ deduplicate ▶ 1-minute windows
 ///                    │              ├▶ count, mean, min, max, stddev, out-of-range ▶ minute_means, quality (+ print)
 ///                    │              └▶ late readings ▶ late_readings, quality.late
 ///                    └▶ malformed ▶ malformed, quality.malformed
@@ -85,10 +87,13 @@ public enum IoTPipeline {
         let newest = NewestEventTime()
         readings.sink(store.sink(Self.writeReadings(newest: newest)), name: "readings")
 
+        // A reading is one sensor's value at one instant: a copy (a sensor that repeats itself, a
+        // broker's redelivery after a reconnection) counts once in the minutes and the quality.
         let minutes =
             readings
             .eventTime({ $0.dt }, watermark: .boundedOutOfOrderness(options.watermarkBound), name: "event-time")
             .key(by: { $0.id })
+            .deduplicate(by: { $0.dt }, within: options.watermarkBound + .minutes(2), name: "deduplicate")
             .window(.tumbling(.minutes(1)), name: "minute-window")
         minutes.late.sink(store.sink(Self.writeLate(expected: expected, newest: newest)), name: "late-readings")
 
@@ -192,10 +197,16 @@ public enum IoTPipeline {
         for record in batch.elements {
             let sensor = Self.field("id", in: record.rawText)
             try db.execute(
-                sql: "INSERT INTO malformed (topic, received_at, reason, payload, sensor) VALUES (?, ?, ?, ?, ?)",
+                sql: """
+                    INSERT OR IGNORE INTO malformed (topic, received_at, reason, payload, sensor)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
                 arguments: [record.location ?? "", record.time.iso8601, record.reason, record.rawText, sensor]
             )
-            if let sensor, let dt = Self.field("dt", in: record.rawText), let time = try? Timestamp(iso8601: dt) {
+            // Counted once, even when the broker or a replay from the journal delivers it again.
+            if db.changesCount > 0, let sensor, let dt = Self.field("dt", in: record.rawText),
+                let time = try? Timestamp(iso8601: dt)
+            {
                 try bumpQuality(db, sensor: sensor, minute: time.minuteStart, column: "malformed", expected: 60)
             }
         }

@@ -53,7 +53,12 @@ public struct IoTRunner: Sendable {
         let exporter = PrometheusExporter.bootstrap()
         try writeCatalog(options)
         let store = try BIStore(path: options.databasePath)
-        let source = MQTTSource(options.mqtt, topics: [options.topic], qos: .atLeastOnce)
+        let source = MQTTSource(
+            options.mqtt,
+            topics: [options.topic],
+            qos: .atLeastOnce,
+            journal: MQTTJournalConfiguration(directory: options.journalDirectory)
+        )
         let pipeline = IoTPipeline.build(options: options, store: store, source: source)
         pipeline.stopOnTermination()
 
@@ -86,7 +91,7 @@ public struct IoTRunner: Sendable {
                 }
             )
         }
-        print("writing under \(options.dataDirectory): raw/, bi.sqlite, catalog/, checkpoints/")
+        print("writing under \(options.dataDirectory): raw/, bi.sqlite, catalog/, checkpoints/, journal/")
         try await pipeline.run(checkpoints: .every(checkpointInterval, in: options.checkpointDirectory))
         print("stopped with a final checkpoint")
     }

@@ -62,6 +62,9 @@ struct IoTPipelineCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // One line at a time on the console, also when it is a pipe or a log file (systemd, docker
+        // logs): a line is there when it is printed, not when a buffer fills or the process exits.
+        StandardOutput.writeLineByLine()
         var sensorCatalog = try catalog.map { try SensorCatalog(contentsOf: URL(fileURLWithPath: $0)) } ?? .bundled()
         sensorCatalog = sensorCatalog.extended(to: sensors)
         var mqtt: MQTTConfiguration
