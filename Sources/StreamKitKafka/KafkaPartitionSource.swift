@@ -70,21 +70,34 @@ public struct KafkaPartitionSource: Source {
         /// The partition's next offset, once a record was read.
         public var position: SourcePosition? { next.map { SourcePosition(["offset": $0]) } }
 
-        /// Seeks the partition to a checkpointed offset.
+        /// Seeks the partition to a checkpointed offset, and waits until librdkafka has done it:
+        /// what it had fetched for the partition before is discarded (a copy restarted after a
+        /// failure reads again from its checkpoint), and records from before the offset are skipped.
+        /// - Throws: ``StreamKitError`` when the seek fails three times.
         public mutating func seek(to position: SourcePosition) async throws {
             guard let offset = position.offsets["offset"] else { return }
-            let list = rd_kafka_topic_partition_list_new(1)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            rd_kafka_topic_partition_list_add(list, source.partition.topic, source.partition.partition)?.pointee
-                .offset =
-                offset
-            if let error = rd_kafka_seek_partitions(source.client.pointer, list, 10_000) {
+            var attempt = 0
+            while true {
+                attempt += 1
+                let list = rd_kafka_topic_partition_list_new(1)
+                defer { rd_kafka_topic_partition_list_destroy(list) }
+                rd_kafka_topic_partition_list_add(list, source.partition.topic, source.partition.partition)?.pointee
+                    .offset = offset
+                guard let error = rd_kafka_seek_partitions(source.client.pointer, list, KafkaLibrary.timeout(10_000))
+                else { break }
                 let text = String(cString: rd_kafka_error_string(error))
                 rd_kafka_error_destroy(error)
-                throw StreamKitError(
-                    code: .sourceFailed,
-                    message: "cannot seek Kafka partition \(source.partition) to offset \(offset): \(text)"
+                guard attempt < 3 else {
+                    throw StreamKitError(
+                        code: .sourceFailed,
+                        message: "cannot seek Kafka partition \(source.partition) to offset \(offset): \(text)"
+                    )
+                }
+                source.logger.warning(
+                    "Kafka seek failed; trying again",
+                    metadata: ["partition": "\(source.partition)", "offset": "\(offset)", "error": "\(text)"]
                 )
+                try await Task.sleep(for: .milliseconds(200))
             }
             next = offset
         }

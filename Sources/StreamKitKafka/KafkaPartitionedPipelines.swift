@@ -1,4 +1,5 @@
 import CRdKafka
+import CoreMetrics
 import Dispatch
 import Foundation
 import Logging
@@ -12,7 +13,10 @@ import Synchronization
 /// partitions through Kafka's group protocol. When a partition is assigned, a pipeline copy starts
 /// for it and restores the partition's last checkpoint (keyed state, window contents, offset) from
 /// `checkpointDirectory/<topic>-<partition>`; when it is revoked, the copy stops gracefully with a
-/// final checkpoint before the partition goes. If a process dies (SIGKILL), the group gives its
+/// final checkpoint before the partition goes. A copy that fails (a sink's error, a full disk) is
+/// logged and restarted from its last checkpoint after a backoff (1 s, doubling up to 30 s), so
+/// one partition's trouble neither stops the process nor the other copies. If a process dies
+/// (SIGKILL), the group gives its
 /// partitions to the others after the session timeout, and their copies resume from the last
 /// completed checkpoints: exactly-once state, and exactly-once output for sinks that commit on
 /// checkpoints (``StreamKit/UpsertFileSink``).
@@ -51,9 +55,35 @@ public final class KafkaPartitionedPipelines: Sendable {
     let build: Build
 
     private struct Copy {
-        let pipeline: Pipeline
+        let control: CopyControl
         let done: DispatchSemaphore
         let task: Task<Void, Never>
+    }
+
+    /// The pipeline a partition's copy runs now (a new one after each restart), and whether the
+    /// partition was revoked, which ends the copy's restarts.
+    private final class CopyControl: Sendable {
+        private let state = Mutex<(pipeline: Pipeline?, revoked: Bool)>((nil, false))
+
+        /// Makes `pipeline` the current one, unless the partition was revoked meanwhile.
+        func begin(_ pipeline: Pipeline) -> Bool {
+            state.withLock { state in
+                guard !state.revoked else { return false }
+                state.pipeline = pipeline
+                return true
+            }
+        }
+
+        /// Stops the current pipeline with a final checkpoint, and every restart.
+        func revoke() {
+            let pipeline = state.withLock { state in
+                state.revoked = true
+                return state.pipeline
+            }
+            pipeline?.stop()
+        }
+
+        var isRevoked: Bool { state.withLock { $0.revoked } }
     }
 
     private struct State {
@@ -64,6 +94,8 @@ public final class KafkaPartitionedPipelines: Sendable {
 
     private let state = Mutex(State())
     private let client = Mutex<KafkaHandle?>(nil)
+    /// Counter: pipeline copies restarted after a failure.
+    private let restarts = CoreMetrics.Counter(label: "streamkit_kafka_copy_restarts_total")
 
     /// Creates the runner; nothing connects before ``run()``.
     public init(
@@ -216,9 +248,12 @@ public final class KafkaPartitionedPipelines: Sendable {
                 // session timeout): another member may be restoring them. Stop at once, without a
                 // final checkpoint that could overwrite the new owner's.
                 logger.warning("Kafka partitions lost", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
-                for copy in leaving { copy.task.cancel() }
+                for copy in leaving {
+                    copy.control.revoke()
+                    copy.task.cancel()
+                }
             } else {
-                for copy in leaving { copy.pipeline.stop() }
+                for copy in leaving { copy.control.revoke() }
             }
             for copy in leaving { copy.done.wait() }
             rd_kafka_assign(handle, nil)
@@ -226,31 +261,49 @@ public final class KafkaPartitionedPipelines: Sendable {
         }
     }
 
-    /// Starts the copy of one partition, restoring its last checkpoint.
+    /// Starts the copy of one partition, restoring its last checkpoint; restarts it from its last
+    /// checkpoint when it fails, until the partition is revoked.
     private func start(_ partition: KafkaPartition, client: KafkaHandle, queue: PartitionQueue) {
-        let pipeline = Pipeline(
-            "\(groupID)-\(partition.topic)-\(partition.partition)",
-            configuration: pipelineConfiguration
-        )
-        let records = pipeline.source(
-            KafkaPartitionSource(partition: partition, client: client, queue: queue, logger: logger),
-            name: "kafka"
-        )
-        build(pipeline, records, partition)
+        let control = CopyControl()
         let done = DispatchSemaphore(value: 0)
         let checkpoints = CheckpointConfiguration.every(checkpointInterval, in: checkpointPath(partition))
         let task = Task { [self] in
-            do {
-                try await pipeline.run(checkpoints: checkpoints)
-            } catch is CancellationError {
-                // Stopped without a checkpoint: the partition was lost.
-            } catch {
-                logger.error("pipeline copy failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
-                fail(error)
+            var failures = 0
+            while !Task.isCancelled {
+                let pipeline = Pipeline(
+                    "\(groupID)-\(partition.topic)-\(partition.partition)",
+                    configuration: pipelineConfiguration
+                )
+                let records = pipeline.source(
+                    KafkaPartitionSource(partition: partition, client: client, queue: queue, logger: logger),
+                    name: "kafka"
+                )
+                build(pipeline, records, partition)
+                guard control.begin(pipeline) else { break }
+                do {
+                    try await pipeline.run(checkpoints: checkpoints)
+                    break
+                } catch is CancellationError {
+                    // Stopped without a checkpoint: the partition was lost.
+                    break
+                } catch {
+                    failures += 1
+                    let delay = Duration.seconds(min(30, 1 << min(failures - 1, 5)))
+                    logger.error(
+                        "pipeline copy failed; it restarts from its last checkpoint",
+                        metadata: [
+                            "partition": "\(partition)", "error": "\(error)", "failures": "\(failures)",
+                            "delay": "\(delay)",
+                        ]
+                    )
+                    restarts.increment()
+                    if control.isRevoked || state.withLock({ $0.stopping }) { break }
+                    try? await Task.sleep(for: delay)
+                }
             }
             done.signal()
         }
-        state.withLock { $0.copies[partition] = Copy(pipeline: pipeline, done: done, task: task) }
+        state.withLock { $0.copies[partition] = Copy(control: control, done: done, task: task) }
     }
 
     /// The checkpoint directory of a partition's copy.
