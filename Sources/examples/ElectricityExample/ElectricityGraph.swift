@@ -8,8 +8,9 @@ import StreamKit
 /// lines ─▶ parse ─┬▶ event time (2 h bound: the autumn rows are an hour out of order)
 ///                 │     ├▶ local days, ISO weeks, months in Europe/Zurich ─▶ totals per flow,
 ///                 │     │  imports, exports, net import, hours present and missing, corrections
+///                 │     │  └▶ hours later than the allowed lateness ─▶ late
 ///                 │     └▶ spike detector (keyed state: two weeks of hours) ─▶ spikes
-///                 └▶ rejected lines (line, reason, text)
+///                 └▶ rejected lines (file, line number, reason, text)
 /// ```
 ///
 /// Each window fires when the watermark passes its end (local midnight for a day). Corrections
@@ -39,6 +40,9 @@ public enum ElectricityGraph {
         public var spikes: DataStream<SpikeRow>
         /// Lines that could not be read.
         public var rejected: DataStream<ErrorRecord>
+        /// Hours that came after their day, week or month was closed for good: in none of that
+        /// table's totals.
+        public var late: DataStream<LateRow>
     }
 
     /// Wires the graph onto a stream of the file's lines (without the header).
@@ -47,26 +51,45 @@ public enum ElectricityGraph {
     ///   - allowedLateness: How long after a period fired a correction still updates it.
     ///   - spikeRule: When an hour counts as a spike.
     public static func build(
-        lines: DataStream<String>,
+        lines: DataStream<FlowLine>,
         allowedLateness: Duration = .hours(24 * 35),
         spikeRule: SpikeRule = SpikeRule()
     ) -> Outputs {
-        let rows = lines.tryMap(name: "parse") { try FlowRow.parse($0) }
+        let rows = lines.tryMap(name: "parse") { try FlowRow.parse($0.text) }
         let keyed =
             rows
             .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.hours(2)), name: "event-time")
             .key(by: { _ in "CH" })
+        var late: [DataStream<LateRow>] = []
         func totals(_ spec: WindowSpec, _ unit: Calendar.Component, _ name: String) -> DataStream<PeriodRow> {
-            keyed.window(spec, allowedLateness: allowedLateness, name: name)
-                .aggregate(FlowTotals())
+            let windows = keyed.window(spec, allowedLateness: allowedLateness, name: name)
+            late.append(windows.late.map(name: "\(name)-late") { LateRow(table: name, row: $0) })
+            return windows.aggregate(FlowTotals())
                 .map { PeriodRow(window: $0.window, totals: $0.value, unit: unit) }
         }
+        let days = totals(.days(in: timeZone), .day, "days")
+        let weeks = totals(.weeks(in: timeZone), .weekOfYear, "weeks")
+        let months = totals(.months(in: timeZone), .month, "months")
         return Outputs(
-            days: totals(.days(in: timeZone), .day, "days"),
-            weeks: totals(.weeks(in: timeZone), .weekOfYear, "weeks"),
-            months: totals(.months(in: timeZone), .month, "months"),
+            days: days,
+            weeks: weeks,
+            months: months,
             spikes: keyed.process(SpikeDetector(rule: spikeRule), name: "spikes"),
-            rejected: rows.errors
+            rejected: rows.errors,
+            late: lines.pipeline.merge(late, name: "late")
+        )
+    }
+
+    /// Wires the graph onto a stream of lines without a known place (from MQTT or Kafka).
+    public static func build(
+        lines: DataStream<String>,
+        allowedLateness: Duration = .hours(24 * 35),
+        spikeRule: SpikeRule = SpikeRule()
+    ) -> Outputs {
+        build(
+            lines: lines.map(name: "line") { FlowLine($0) },
+            allowedLateness: allowedLateness,
+            spikeRule: spikeRule
         )
     }
 }

@@ -18,6 +18,8 @@ public enum ElectricityRunner {
         public var spikes: SpikeTable
         /// Lines that could not be read.
         public var rejected: CollectingSink<ErrorRecord>
+        /// Hours that came too late for a table.
+        public var late: CollectingSink<LateRow>
         /// Where the tables are written, if anywhere.
         public let directory: String?
 
@@ -32,6 +34,7 @@ public enum ElectricityRunner {
             months = PeriodTable(path: directory.map { "\($0)/months" })
             spikes = SpikeTable(path: directory.map { "\($0)/spikes" })
             rejected = CollectingSink()
+            late = CollectingSink()
         }
 
         /// The runs of net-import and net-export days, from the daily rows so far.
@@ -41,15 +44,40 @@ public enum ElectricityRunner {
         /// so far.
         public var peaks: [PeakRow] { PeakRow.peaks(in: days.sorted) }
 
-        /// Writes the tables derived from the daily rows (`runs` and `peaks`, as CSV and JSON)
-        /// and the HTML report, when the tables have a directory.
+        /// Writes the tables derived from the daily rows (`runs` and `peaks`, as CSV and JSON),
+        /// the rejected lines and the late hours (`rejected.csv`, `late.csv`: a header only when
+        /// there are none) and the HTML report, when the tables have a directory.
         public func writeSummaries() throws {
             guard let directory else { return }
             let days = self.days.sorted
             try writeTable(RunRow.runs(in: days), to: "\(directory)/runs")
             try writeTable(PeakRow.peaks(in: days), to: "\(directory)/peaks")
+            try Self.csv(
+                header: "file,line,reason,text",
+                rows: rejected.elements.map {
+                    [$0.location ?? "", $0.line.map(String.init) ?? "", $0.reason, $0.rawText]
+                }
+            ).write(toFile: "\(directory)/rejected.csv", atomically: true, encoding: .utf8)
+            try Self.csv(
+                header: "table,hour_utc,imports_mwh,exports_mwh",
+                rows: late.elements.map { late in
+                    [
+                        late.table, late.row.time.iso8601, PeriodRow.number(late.row.imports),
+                        PeriodRow.number(late.row.exports),
+                    ]
+                }
+            ).write(toFile: "\(directory)/late.csv", atomically: true, encoding: .utf8)
             let report = ElectricityReport.html(days: days, months: months.sorted, spikes: spikes.sorted)
             try report.write(toFile: "\(directory)/report.html", atomically: true, encoding: .utf8)
+        }
+
+        /// CSV text, with fields quoted where they hold a comma, a quote or a line break.
+        static func csv(header: String, rows: [[String]]) -> String {
+            func field(_ text: String) -> String {
+                text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                    ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            }
+            return ([header] + rows.map { $0.map(field).joined(separator: ",") }).joined(separator: "\n") + "\n"
         }
 
         func attach(_ outputs: ElectricityGraph.Outputs) {
@@ -58,12 +86,14 @@ public enum ElectricityRunner {
             outputs.months.sink(months, name: "months-table")
             outputs.spikes.sink(spikes, name: "spikes-table")
             outputs.rejected.sink(rejected, name: "rejected")
+            outputs.late.sink(late, name: "late")
         }
     }
 
     /// Batch mode: the file's lines through the graph; a progress bar on standard error.
+    /// - Throws: ``StreamKitError`` (`io`) when the file cannot be read.
     public static func batch(file: String, tables: Tables, showsProgress: Bool = false) async throws {
-        let lines = try dataLines(of: file)
+        let lines = try numberedLines(of: file)
         let total = lines.count
         let pipeline = Pipeline("electricity-flows-batch")
         var stream = pipeline.source(lines, name: "csv")
@@ -158,21 +188,45 @@ public enum ElectricityRunner {
 
     /// The lines of a file without its header (`Datetime,…`), split at line feeds and carriage
     /// returns (the real file ends its lines with CR LF), without empty lines.
+    /// - Throws: ``StreamKitError`` (`io`) when the file cannot be read.
     public static func dataLines(of file: String) throws -> [String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
-        var lines: [String] = []
+        try numberedLines(of: file).map(\.text)
+    }
+
+    /// The lines of a file without its header and empty lines, each with the file and its line
+    /// number (a CR LF counts as one line break).
+    /// - Throws: ``StreamKitError`` (`io`) when the file cannot be read.
+    public static func numberedLines(of file: String) throws -> [FlowLine] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            let reason = String(cString: strerror(access(file, R_OK) == 0 ? EIO : errno))
+            throw StreamKitError(
+                code: .io,
+                message: "cannot read \(file): \(reason); give the path of the flows CSV "
+                    + "(ogd107_strom_import_export.csv, or one made by `electricity-flows generate`)"
+            )
+        }
+        var lines: [FlowLine] = []
         lines.reserveCapacity(data.count / 40)
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             var start = 0
+            var number = 1
+            var previous: UInt8 = 0
             for index in 0...bytes.count where index == bytes.count || bytes[index] == 10 || bytes[index] == 13 {
                 if index > start {
-                    lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                    lines.append(FlowLine(text, file: file, number: number))
                 }
+                // A line feed right after a carriage return ends the same line.
+                if index < bytes.count && !(bytes[index] == 10 && previous == 13 && index == start) { number += 1 }
+                if index < bytes.count { previous = bytes[index] }
                 start = index + 1
             }
         }
-        if lines.first?.hasPrefix("Datetime") == true { lines.removeFirst() }
+        if lines.first?.text.hasPrefix("Datetime") == true { lines.removeFirst() }
         return lines
     }
 

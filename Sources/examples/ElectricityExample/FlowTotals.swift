@@ -38,9 +38,12 @@ public struct FlowTotals: Aggregation {
 
     /// The sums per flow, the hours present and the rows replaced.
     public func output(of accumulator: Accumulator) -> Output {
+        // Summed in time order: a dictionary's order changes from run to run, and floating-point
+        // sums in another order differ in their last digits.
         var flows = [Double](repeating: 0, count: 8)
-        for hour in accumulator.hours.values {
-            for index in 0..<8 { flows[index] += hour[index] }
+        for hour in accumulator.hours.keys.sorted() {
+            let values = accumulator.hours[hour]!
+            for index in 0..<8 { flows[index] += values[index] }
         }
         return Output(flows: flows, hours: accumulator.hours.count, replaced: accumulator.replaced)
     }

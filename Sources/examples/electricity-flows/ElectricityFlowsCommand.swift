@@ -41,12 +41,23 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
         @Argument(help: "The CSV file (ogd107_strom_import_export.csv or a generated one).") var file: String
         @Option(help: "Where the tables go.") var out = "data/electricity"
         func run() async throws {
+            StandardOutput.writeLineByLine()
             let tables = try ElectricityRunner.Tables(directory: out)
-            try await ElectricityRunner.batch(file: file, tables: tables, showsProgress: true)
+            // A progress bar only on a terminal: in a log it would be a line of redraws.
+            try await ElectricityRunner.batch(file: file, tables: tables, showsProgress: isatty(STDERR_FILENO) == 1)
             let days = tables.days.sorted
             print("\(days.count) days, \(tables.weeks.sorted.count) weeks, \(tables.months.sorted.count) months")
-            print("rejected lines: \(tables.rejected.elements.count)")
-            for record in tables.rejected.elements.prefix(5) { print("  \(record)") }
+            let rejected = tables.rejected.elements
+            print("rejected lines: \(rejected.count)" + (rejected.isEmpty ? "" : " (all in \(out)/rejected.csv)"))
+            for record in rejected.prefix(5) {
+                print("  line \(record.line ?? 0): \(record.reason) — \(record.rawText)")
+            }
+            let late = tables.late.elements
+            print(
+                "late hours: \(late.count)"
+                    + (late.isEmpty ? "" : " (not in the totals of their period: \(out)/late.csv)")
+            )
+            for hour in late.prefix(5) { print("  \(hour.table): \(hour.row.time.iso8601)") }
             let incomplete = days.filter { $0.missingHours > 0 }
             print("incomplete days: \(incomplete.count); corrected hours: \(days.map(\.replacedRows).reduce(0, +))")
             let spikes = tables.spikes.sorted
@@ -64,8 +75,16 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
                 )
             }
             print(
-                "tables in \(out)/: days, weeks, months, spikes, runs, peaks (.csv, .json); report: \(out)/report.html"
+                "tables in \(out)/: days, weeks, months, spikes, runs, peaks (.csv, .json), rejected.csv, late.csv; "
+                    + "report: \(out)/report.html"
             )
+            if days.isEmpty {
+                // Nothing valid was read: a run that produced no table must not look like success.
+                FileHandle.standardError.write(
+                    Data("error: no valid line in \(file) (\(rejected.count) rejected): nothing was computed\n".utf8)
+                )
+                throw ExitCode(1)
+            }
         }
     }
 
@@ -77,7 +96,17 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
         @Option(help: "The topic the lines arrive on.") var topic = "electricity/flows"
         @Option(help: "Where the tables go.") var out = "data/electricity-live"
         @Option(help: "Serve /metrics, /health and /ready on this port of 127.0.0.1.") var metricsPort: Int?
+        @Option(
+            help: """
+                The MQTT client id. Given, the broker keeps a persistent session under it (what is \
+                published while this program is down is delivered when it comes back); by default \
+                each process has a unique id and a clean session, so that two copies never knock \
+                each other off the broker.
+                """
+        )
+        var clientID: String?
         func run() async throws {
+            StandardOutput.writeLineByLine()
             var server: Task<Void, any Error>?
             if let metricsPort {
                 let exporter = PrometheusExporter.bootstrap()
@@ -95,8 +124,11 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
                 )
                 return
             }
-            var mqtt = try Self.mqttConfiguration(broker, clientID: "electricity-flows")
-            mqtt.cleanSession = false
+            var mqtt = try Self.mqttConfiguration(
+                broker,
+                clientID: clientID ?? "electricity-flows-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            )
+            mqtt.cleanSession = clientID == nil
             try await ElectricityRunner.live(mqtt: mqtt, topic: topic, tables: tables)
         }
 

@@ -12,13 +12,23 @@ import Foundation
 import StreamKit
 import StreamKitKafka
 
+let usage = """
+    usage: kafka-scale-out <bootstrap-servers> <topic> <group> <checkpoints> <output>
+    Minute sums per key of `key,epoch-seconds,value` records, shared by the copies of this program in
+    one consumer group; rejected records and records too late for their minute are printed with the
+    prefixes `rejected: ` and `late: `.
+
+    """
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage, terminator: "")
+    exit(0)
+}
 guard arguments.count == 5 else {
-    FileHandle.standardError.write(
-        Data("usage: kafka-scale-out <bootstrap-servers> <topic> <group> <checkpoints> <output>\n".utf8)
-    )
+    FileHandle.standardError.write(Data(usage.utf8))
     exit(2)
 }
+StandardOutput.writeLineByLine()
 let (servers, topic, group, checkpoints, output) = (
     arguments[0], arguments[1], arguments[2], arguments[3], arguments[4]
 )
@@ -58,10 +68,14 @@ let group_ = KafkaPartitionedPipelines(
 ) { pipeline, records, partition in
     let events = records.tryMap(name: "parse") { try Event($0) }
     events.errors.sink(PrintSink(prefix: "rejected: "), name: "rejected")
-    events
+    let minutes =
+        events
         .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)))
         .key(by: { $0.key })
         .window(.tumbling(.minutes(1)))
+    // A record whose minute has closed is in no sum: it is reported, never dropped silently.
+    minutes.late.sink(PrintSink { "late: \($0.key),\($0.time.microseconds / 1_000_000),\($0.value)" }, name: "late")
+    minutes
         .aggregate(Count(), Sum { $0.value })
         .sink(
             UpsertFileSink(
