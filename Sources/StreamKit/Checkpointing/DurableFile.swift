@@ -28,6 +28,52 @@ enum DurableFile {
         try syncDirectory(of: path)
     }
 
+    /// Creates a directory and the directories above it, unless it exists.
+    /// - Parameter purpose: What the directory is for, named in the error ("checkpoint").
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` that names the directory,
+    ///   the system's reason and what to change.
+    static func createDirectory(_ path: String, purpose: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StreamKitError(
+                code: .io,
+                message: "cannot create the \(purpose) directory '\(path)' "
+                    + "(\(systemReason(of: error) ?? error.localizedDescription)): "
+                    + "choose a writable directory, or fix its permissions or the file system it is on",
+                underlying: error
+            )
+        }
+    }
+
+    /// Checks that files can be created in `directory`, by creating and removing one.
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` that names the directory,
+    ///   the system's reason (such as "Read-only file system") and what to change.
+    static func checkWritable(_ directory: String, purpose: String) throws {
+        let probe = "\(directory)/.streamkit-write-test-\(getpid())"
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            throw StreamKitError(
+                code: .io,
+                message:
+                    "cannot write in the \(purpose) directory '\(directory)' (\(String(cString: strerror(errno)))): "
+                    + "choose a writable directory, or fix its permissions or the file system it is on"
+            )
+        }
+        close(descriptor)
+        unlink(probe)
+    }
+
+    /// The POSIX reason inside a Foundation file error, such as "Read-only file system".
+    static func systemReason(of error: any Error) -> String? {
+        var current = error as NSError
+        while true {
+            if current.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(current.code))) }
+            guard let next = current.userInfo[NSUnderlyingErrorKey] as? NSError else { return nil }
+            current = next
+        }
+    }
+
     /// Flushes a directory entry change (a rename, a new file) to disk.
     static func syncDirectory(of path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
