@@ -11,7 +11,7 @@ enum DurableFile {
     /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` naming the file.
     static func write(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644)
         guard descriptor >= 0 else { throw failure("create", temporary) }
         var written = 0
         let ok = data.withUnsafeBytes { bytes -> Bool in
@@ -44,6 +44,29 @@ enum DurableFile {
                 underlying: error
             )
         }
+    }
+
+    /// Checks that `path` is missing or a regular file, which ``write(_:to:)`` may replace.
+    /// - Parameter owner: Who wants to replace it, for the message ("sink 'minute-table'").
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/invalidConfiguration`` naming
+    ///   what the path is (a symbolic link, a device, a directory) and what to change.
+    static func checkReplaceable(_ path: String, by owner: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFLNK: kind = "a symbolic link"
+        case S_IFDIR: kind = "a directory"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        case S_IFIFO: kind = "a named pipe"
+        default: kind = "not a regular file"
+        }
+        throw StreamKitError(
+            code: .invalidConfiguration,
+            message: "'\(path)' is \(kind); \(owner) writes a new file and renames it over its path, which would "
+                + "replace it: give a path that does not exist yet or is a regular file"
+        )
     }
 
     /// Checks that files can be created in `directory`, by creating and removing one.
