@@ -30,20 +30,86 @@ public struct Sum<Input, Value: AdditiveArithmetic & Codable & Sendable>: Aggreg
     @inlinable public func output(of accumulator: Value) -> Value { accumulator }
 }
 
-/// The arithmetic mean of a value of the elements.
+/// The arithmetic mean of a value of the elements, exact to a few units in the last place for any
+/// finite input: the sum is kept divided by a power of two (so `[1e308, 1e308]` does not overflow)
+/// and with its rounding error (so a large common offset costs no digits). A non-finite value makes
+/// the mean what IEEE arithmetic gives: +inf, -inf or NaN.
 public struct Mean<Input>: Aggregation {
-    /// The running sum and count.
-    public struct Accumulator: Codable, Sendable {
-        /// The sum so far.
-        public var sum: Double
-        /// The count so far.
-        public var count: Int
+    /// The running, scaled sum and the count.
+    public struct Accumulator: Codable, Sendable, Hashable {
+        /// The number of values, finite or not.
+        public var count: Int { valueCount }
+        /// The number of values, finite or not.
+        @usableFromInline var valueCount: Int
+        /// The number of finite values.
+        @usableFromInline var finiteCount: Int
+        /// The power of two the stored sum is divided by.
+        @usableFromInline var exponent: Int
+        /// The sum of the finite values divided by 2^exponent, and the rounding error of that.
+        @usableFromInline var scaledSum: Double
+        @usableFromInline var scaledSumError: Double
+        /// The sum of the non-finite values; 0 when there were none.
+        @usableFromInline var nonFinite: Double
 
-        /// Creates a state.
+        /// The state after one value.
         @inlinable
-        public init(sum: Double, count: Int) {
-            self.sum = sum
-            self.count = count
+        public init(first value: Double) {
+            (valueCount, finiteCount, exponent, scaledSum, scaledSumError, nonFinite) = (0, 0, 0, 0, 0, 0)
+            add(value)
+        }
+
+        /// Divides the stored sum by a larger power of two.
+        @inlinable
+        mutating func rescale(to newExponent: Int) {
+            if scaledSum == 0 && scaledSumError == 0 {
+                exponent = newExponent
+                return
+            }
+            guard newExponent > exponent else { return }
+            scaledSum = ScaledArithmetic.scale(scaledSum, by: exponent - newExponent)
+            scaledSumError = ScaledArithmetic.scale(scaledSumError, by: exponent - newExponent)
+            exponent = newExponent
+        }
+
+        /// Adds a value.
+        @inlinable
+        public mutating func add(_ value: Double) {
+            valueCount &+= 1
+            guard value.isFinite else {
+                nonFinite += value
+                return
+            }
+            finiteCount &+= 1
+            if value != 0 { rescale(to: ScaledArithmetic.exponent(fitting: value)) }
+            let (sum, error) = ScaledArithmetic.twoSum(scaledSum, ScaledArithmetic.scale(value, by: -exponent))
+            scaledSum = sum
+            scaledSumError += error
+        }
+
+        /// Adds the values summarised by `other`.
+        @inlinable
+        public mutating func merge(_ other: Accumulator) {
+            valueCount &+= other.valueCount
+            nonFinite += other.nonFinite
+            guard other.finiteCount > 0 else { return }
+            var other = other
+            let common =
+                other.scaledSum == 0 && other.scaledSumError == 0
+                ? exponent
+                : scaledSum == 0 && scaledSumError == 0 ? other.exponent : Swift.max(exponent, other.exponent)
+            rescale(to: common)
+            other.rescale(to: exponent)
+            let (sum, error) = ScaledArithmetic.twoSum(scaledSum, other.scaledSum)
+            scaledSum = sum
+            scaledSumError += error + other.scaledSumError
+            finiteCount &+= other.finiteCount
+        }
+
+        /// The mean; NaN for no values.
+        @inlinable
+        public var mean: Double {
+            if nonFinite != 0 { return nonFinite }
+            return ScaledArithmetic.scale((scaledSum + scaledSumError) / Double(finiteCount), by: exponent)
         }
     }
     /// The value averaged.
@@ -57,19 +123,15 @@ public struct Mean<Input>: Aggregation {
         self.value = { Double($0[keyPath: keyPath]) }
     }
     /// The state after the first element.
-    @inlinable public func accumulator(for first: Input) -> Accumulator { Accumulator(sum: value(first), count: 1) }
+    @inlinable public func accumulator(for first: Input) -> Accumulator { Accumulator(first: value(first)) }
     /// Adds an element.
-    @inlinable public func add(_ input: Input, to accumulator: inout Accumulator) {
-        accumulator.sum += value(input)
-        accumulator.count &+= 1
-    }
+    @inlinable public func add(_ input: Input, to accumulator: inout Accumulator) { accumulator.add(value(input)) }
     /// Adds the elements summarised by `other`.
     @inlinable public func merge(_ other: Accumulator, into accumulator: inout Accumulator) {
-        accumulator.sum += other.sum
-        accumulator.count &+= other.count
+        accumulator.merge(other)
     }
     /// The result.
-    @inlinable public func output(of accumulator: Accumulator) -> Double { accumulator.sum / Double(accumulator.count) }
+    @inlinable public func output(of accumulator: Accumulator) -> Double { accumulator.mean }
 }
 
 /// The smallest value of the elements.

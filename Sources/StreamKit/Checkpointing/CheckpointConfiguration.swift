@@ -64,8 +64,10 @@ extension CheckpointConfiguration {
     /// The position source `name` recorded in the latest complete checkpoint under `directory`, or
     /// `nil` when there is none: what a run restored from that directory would seek the source to.
     /// A connector that must choose its starting point before the pipeline runs (a Kafka partition
-    /// assigned by its group) reads it here.
+    /// assigned by its group) reads it here. `nil` too when the newest checkpoint cannot be
+    /// restored at all (see ``Pipeline/run(checkpoints:)``, which then fails with the reason).
     public static func latestPosition(of name: String, in directory: String) -> SourcePosition? {
-        CheckpointStore.latest(in: directory, logger: Logger(label: "streamkit.checkpoints"))?.sources[name]
+        let restored = try? CheckpointStore.latest(in: directory, logger: Logger(label: "streamkit.checkpoints"))
+        return restored?.sources[name]
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Layout: `<directory>/chk-<id>/` holds one file per stateful operator instance
 /// (`<operator>-<instance>.state`) and, written last, `MANIFEST.json` with every file's size and
-/// CRC-32 and every source's position. Each file is written durably (temporary name, fsync, rename,
+/// CRC-32, every source's position, the pipeline's ``CheckpointFingerprint`` and a checksum of
+/// the manifest itself. Each file is written durably (temporary name, fsync, rename,
 /// fsync of the directory). A checkpoint is complete when its manifest is there and every file
 /// matches it; anything else is reported in the log and skipped.
 ///
@@ -43,18 +44,21 @@ final class CheckpointStore: Sendable {
 
     let configuration: CheckpointConfiguration
     let pipelineName: String
+    let fingerprint: CheckpointFingerprint
     let logger: Logger
     private let state: Mutex<State>
 
     init(
         configuration: CheckpointConfiguration,
         pipelineName: String,
+        fingerprint: CheckpointFingerprint,
         participants: Set<String>,
         lastCompleted: Int64,
         logger: Logger
     ) {
         self.configuration = configuration
         self.pipelineName = pipelineName
+        self.fingerprint = fingerprint
         self.logger = logger
         self.state = Mutex(State(requested: lastCompleted, completed: lastCompleted, participants: participants))
     }
@@ -79,7 +83,9 @@ final class CheckpointStore: Sendable {
     @discardableResult
     func trigger() -> Int64? {
         state.withLock { state in
-            guard state.final == nil, state.pending.isEmpty, state.requested == state.completed else { return nil }
+            guard state.final == nil, state.pending.isEmpty, state.requested == state.completed,
+                state.requested < Self.largestID
+            else { return nil }
             state.requested += 1
             state.startRequested()
             return state.requested
@@ -93,7 +99,9 @@ final class CheckpointStore: Sendable {
     func triggerFinal() -> Int64? {
         state.withLock { state in
             if let final = state.final { return final }
-            guard state.pending.isEmpty, state.requested == state.completed else { return nil }
+            guard state.pending.isEmpty, state.requested == state.completed, state.requested < Self.largestID else {
+                return nil
+            }
             state.requested += 1
             state.startRequested()
             state.final = state.requested
@@ -157,7 +165,7 @@ final class CheckpointStore: Sendable {
         var file: (name: String, entry: CheckpointManifest.File)?
         if let snapshot {
             let fileName = "\(Self.safe(name))-\(instance).state"
-            try FileManager.default.createDirectory(atPath: directory(of: id), withIntermediateDirectories: true)
+            try DurableFile.createDirectory(directory(of: id), purpose: "checkpoint")
             try DurableFile.write(Data(snapshot), to: "\(directory(of: id))/\(fileName)")
             file = (fileName, .init(size: snapshot.count, crc32: CRC32.checksum(snapshot)))
         }
@@ -183,17 +191,17 @@ final class CheckpointStore: Sendable {
         var operators = pending.operators
         for key in operators.keys { operators[key]!.sort() }
         let manifest = CheckpointManifest(
+            format: CheckpointManifest.currentFormat,
             id: id,
             pipeline: pipelineName,
             created: .now,
             files: pending.files,
             operators: operators,
-            sources: pending.sources
+            sources: pending.sources,
+            fingerprint: fingerprint
         )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileManager.default.createDirectory(atPath: directory(of: id), withIntermediateDirectories: true)
-        try DurableFile.write(try encoder.encode(manifest), to: "\(directory(of: id))/MANIFEST.json")
+        try DurableFile.createDirectory(directory(of: id), purpose: "checkpoint")
+        try DurableFile.write(try manifest.encoded(), to: "\(directory(of: id))/MANIFEST.json")
         state.withLock { $0.completed = Swift.max($0.completed, id) }
         let duration = ContinuousClock.now - pending.started
         let dimensions = [("pipeline", pipelineName)]
@@ -242,18 +250,49 @@ final class CheckpointStore: Sendable {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
     }
 
-    static func checkpointIDs(in root: String) -> [Int64] {
+    /// The largest checkpoint number the store uses or reads: far below `Int64.max`, so that
+    /// counting on from any folder in the directory cannot overflow.
+    static let largestID: Int64 = 999_999_999_999_999
+
+    /// The numbers of the checkpoint folders in `root`. Names that are not `chk-` and 10 to 15
+    /// digits as the store writes them, such as a stray `chk-9223372036854775807`, are not
+    /// checkpoints of StreamKit: they are logged and ignored.
+    static func checkpointIDs(in root: String, logger: Logger? = nil) -> [Int64] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        return names.compactMap { $0.hasPrefix("chk-") ? Int64($0.dropFirst(4)) : nil }
+        return names.compactMap { name in
+            guard name.hasPrefix("chk-"), !name.hasSuffix(".tmp") else { return nil }
+            let digits = name.dropFirst(4)
+            guard digits.count <= 15, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let id = Int64(digits),
+                id > 0, Self.directory(of: id, in: root) == "\(root)/\(name)"
+            else {
+                logger?.warning(
+                    "ignoring '\(name)' in the checkpoint directory: not a checkpoint StreamKit wrote (chk- and 10 to 15 digits)",
+                    metadata: ["directory": "\(root)"]
+                )
+                return nil
+            }
+            return id
+        }
     }
 
     /// Reads the newest complete checkpoint in `root`; logs each newer one that is incomplete or
     /// corrupt, with the reason, and falls back to the previous one.
-    static func latest(in root: String, logger: Logger) -> RestoredCheckpoint? {
-        for id in checkpointIDs(in: root).sorted(by: >) {
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/checkpoint`` when the newest
+    ///   intact checkpoint was written by a StreamKit older than manifest format 2, which recorded
+    ///   no fingerprint: it cannot be checked against the pipeline, so it is not restored.
+    static func latest(in root: String, logger: Logger) throws -> RestoredCheckpoint? {
+        for id in checkpointIDs(in: root, logger: logger).sorted(by: >) {
             let directory = directory(of: id, in: root)
             do {
                 return try read(directory: directory, id: id)
+            } catch CheckpointManifest.Problem.olderFormat {
+                throw StreamKitError(
+                    code: .checkpoint,
+                    message: "checkpoint \(id) in '\(directory)' was written by an older StreamKit, whose checkpoints "
+                        + "record neither a checksum of their manifest nor which pipeline, inputs and window settings "
+                        + "they belong to, so it cannot be checked before it is restored: finish that run with the "
+                        + "older StreamKit, or start fresh (remove '\(root)' or set CheckpointConfiguration.fresh)"
+                )
             } catch {
                 logger.warning(
                     "skipping checkpoint: \(error)",
@@ -273,9 +312,15 @@ final class CheckpointStore: Sendable {
         }
         let manifest: CheckpointManifest
         do {
-            manifest = try JSONDecoder().decode(CheckpointManifest.self, from: manifestData)
+            manifest = try CheckpointManifest.decode(manifestData)
         } catch {
-            throw corrupt("has an unreadable manifest (\(describe(error)))")
+            switch error {
+            case .olderFormat: throw CheckpointManifest.Problem.olderFormat
+            case .corrupt(let reason): throw corrupt(reason)
+            }
+        }
+        guard manifest.id == id else {
+            throw corrupt("has a manifest of checkpoint \(manifest.id): it was moved or copied from elsewhere")
         }
         var files: [String: [UInt8]] = [:]
         for (name, entry) in manifest.files {
@@ -295,6 +340,12 @@ final class CheckpointStore: Sendable {
         for (operatorName, names) in manifest.operators {
             state[operatorName] = names.compactMap { files[$0] }
         }
-        return RestoredCheckpoint(id: manifest.id, state: state, sources: manifest.sources)
+        return RestoredCheckpoint(
+            id: manifest.id,
+            directory: directory,
+            state: state,
+            sources: manifest.sources,
+            fingerprint: manifest.fingerprint!
+        )
     }
 }

@@ -9,8 +9,10 @@ import Foundation
 /// booleans, strings and ``Timestamp`` (ISO 8601) decode from the text; an empty field decodes as
 /// `nil` for an optional property.
 ///
-/// A row that does not decode (a missing column, text where a number belongs, too many fields)
-/// goes to the source's ``DataStream/errors`` output with the file, line number, reason and raw text.
+/// A row that does not decode (a missing column, text where a number belongs, too many fields,
+/// bytes that are not UTF-8, a NUL byte, a number that is not finite such as `1e999` or `nan`) goes
+/// to the source's ``DataStream/errors`` output with the file, line number, reason and raw text, as
+/// in ``JSONLinesSource``.
 ///
 /// ```swift
 /// struct Flow: Decodable, Sendable { var Datetime: String; var AT_CH_MWh: Double }
@@ -27,6 +29,9 @@ public struct CSVSource<Element: Decodable & Sendable>: Source {
         self.path = path
         self.separator = separator.asciiValue ?? UInt8(ascii: ",")
     }
+
+    /// The file, by its absolute path: a checkpoint of another file is not restored.
+    public var identity: String? { "file '\(URL(fileURLWithPath: path).standardizedFileURL.path)'" }
 
     /// Opens the file.
     /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` if it cannot be opened.
@@ -70,6 +75,11 @@ struct CSVLineDecoder<Element: Decodable & Sendable>: LineDecoder {
     }
 
     mutating func header(_ line: UnsafeBufferPointer<UInt8>) throws {
+        do {
+            try CSVLineDecoder.checkText(line)
+        } catch let error as CSVError {
+            throw StreamKitError(code: .decoding, message: "the CSV header line has \(error.reason): fix the file")
+        }
         var fields = try CSVLineDecoder.split(line, separator: separator)
         if let first = fields.first, first.hasPrefix("\u{FEFF}") { fields[0] = String(first.dropFirst()) }
         columnCount = fields.count
@@ -77,11 +87,32 @@ struct CSVLineDecoder<Element: Decodable & Sendable>: LineDecoder {
     }
 
     func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element {
+        try CSVLineDecoder.checkText(line)
         let fields = try CSVLineDecoder.split(line, separator: separator)
         guard fields.count == columnCount else {
             throw CSVError(reason: "expected \(columnCount) fields as in the header, found \(fields.count)")
         }
         return try Element(from: CSVRowDecoder(fields: fields, columns: columns))
+    }
+
+    /// Rejects a line that is not text: a NUL byte, or bytes that are not UTF-8.
+    static func checkText(_ line: UnsafeBufferPointer<UInt8>) throws {
+        var ascii = true
+        for (index, byte) in line.enumerated() {
+            if byte == 0 { throw CSVError(reason: "a NUL byte at byte \(index + 1) of the line") }
+            if byte >= 0x80 { ascii = false }
+        }
+        guard !ascii else { return }
+        var parser = Unicode.UTF8.ForwardParser()
+        var bytes = line.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return
+            case .error: throw CSVError(reason: "bytes that are not UTF-8 at byte \(offset + 1) of the line")
+            }
+        }
     }
 
     /// Splits one CSV line into fields (RFC 4180 quoting, within one line).
@@ -233,8 +264,23 @@ struct CSVRowDecoder: Decoder {
             }
         }
         func decode(_ type: String.Type) throws -> String { text }
-        func decode(_ type: Double.Type) throws -> Double { try number(type) }
-        func decode(_ type: Float.Type) throws -> Float { try number(type) }
+        func decode(_ type: Double.Type) throws -> Double { try finite(type) }
+        func decode(_ type: Float.Type) throws -> Float { try finite(type) }
+
+        /// A floating-point number that is finite: `1e999` (which would read as infinity), `inf`
+        /// and `nan` are rejected, as JSON rejects them.
+        func finite<T: LosslessStringConvertible & BinaryFloatingPoint>(_ type: T.Type) throws -> T {
+            let value = try number(type)
+            guard value.isFinite else {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: codingPath,
+                        debugDescription: "'\(text)' is not a finite number (\(T.self) cannot hold it)"
+                    )
+                )
+            }
+            return value
+        }
         func decode(_ type: Int.Type) throws -> Int { try number(type) }
         func decode(_ type: Int8.Type) throws -> Int8 { try number(type) }
         func decode(_ type: Int16.Type) throws -> Int16 { try number(type) }

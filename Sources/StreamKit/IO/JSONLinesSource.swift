@@ -18,6 +18,9 @@ public struct JSONLinesSource<Element: Decodable & Sendable>: Source {
         self.path = path
     }
 
+    /// The file, by its absolute path: a checkpoint of another file is not restored.
+    public var identity: String? { "file '\(URL(fileURLWithPath: path).standardizedFileURL.path)'" }
+
     /// Opens the file.
     /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/io`` if it cannot be opened.
     public func makeReader(context: SourceContext) async throws -> Reader {

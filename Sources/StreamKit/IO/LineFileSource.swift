@@ -35,6 +35,14 @@ struct LineFileReader<Decoder: LineDecoder>: SourceReader {
     mutating func seek(to position: SourcePosition) async throws {
         let offset = position.offsets["offset"] ?? 0
         let line = Int(position.offsets["line"] ?? 1)
+        let size = (try? FileManager.default.attributesOfItem(atPath: lines.path)[.size] as? NSNumber)?.int64Value ?? 0
+        guard offset <= size else {
+            throw StreamKitError(
+                code: .checkpoint,
+                message: "'\(lines.path)' has \(size) bytes, fewer than the checkpointed offset \(offset): it was "
+                    + "replaced or truncated since the checkpoint; put the file back, or start fresh"
+            )
+        }
         if decoder.hasHeader && offset > 0 {
             lines.seek(offset: 0, lineNumber: 1)
             var decoder = self.decoder

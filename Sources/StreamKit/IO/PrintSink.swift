@@ -1,4 +1,11 @@
+import Foundation
+
 /// A sink that prints each element on its own line, for examples and debugging.
+///
+/// Standard output is buffered when it is not a terminal (a pipe, a file); the sink flushes it
+/// when a checkpoint's barrier reaches it (before the checkpoint can complete), when the input
+/// ends and when the pipeline is done with it, so that a crash after a completed checkpoint loses
+/// none of the lines printed before it.
 public struct PrintSink<Element: Sendable>: Sink {
     /// Text put before each line.
     public let prefix: String
@@ -28,8 +35,28 @@ public struct PrintSink<Element: Sendable>: Sink {
             print(text, terminator: "")
         }
 
-        /// Nothing to flush: `print` writes through.
-        public func finish() async throws {}
+        /// Flushes standard output: the lines before the barrier are out before the checkpoint
+        /// completes.
+        public func prepareCheckpoint(_ id: Int64) async throws -> [UInt8]? {
+            try flush()
+            return nil
+        }
+
+        /// Flushes standard output.
+        public func finish() async throws { try flush() }
+
+        deinit { fflush(nil) }
+
+        private func flush() throws {
+            // `nil`: every C output stream, standard output among them.
+            guard fflush(nil) == 0 else {
+                throw StreamKitError(
+                    code: .sinkFailed,
+                    message: "cannot write to standard output (\(String(cString: strerror(errno)))): "
+                        + "check where the program's output goes (a closed pipe, a full disk)"
+                )
+            }
+        }
     }
 }
 

@@ -15,6 +15,16 @@ public protocol Source<Element>: Sendable {
     /// - Parameter context: The pipeline's settings for this source.
     /// - Throws: When the source cannot be opened (a missing file, an unreachable broker).
     func makeReader(context: SourceContext) async throws -> Reader
+
+    /// What the source reads, such as `file '/data/readings.jsonl'`, or `nil` (the default) when
+    /// it cannot tell. Checkpoints record it, and a run refuses to resume from a checkpoint whose
+    /// source read something else: its positions would point into another input.
+    var identity: String? { get }
+}
+
+extension Source {
+    /// No identity: checkpoints cannot tell whether the input changed.
+    public var identity: String? { nil }
 }
 
 /// The reading end of a ``Source``, owned by one task.

@@ -35,10 +35,15 @@ public struct UpsertFileSink<Element: Sendable>: Sink {
     }
 
     /// Creates the file's directory.
+    /// - Throws: ``StreamKitError`` with code ``StreamKitError/Code/invalidConfiguration`` when the
+    ///   path names something other than a regular file (a symbolic link, a device such as
+    ///   `/dev/null`, a directory): the sink replaces its file on every commit and would replace
+    ///   that; ``StreamKitError/Code/io`` when the directory cannot be created.
     public func makeWriter(context: SinkContext) async throws -> Writer {
+        try DurableFile.checkReplaceable(path, by: "sink '\(context.name)'")
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try DurableFile.createDirectory(directory, purpose: "output")
         }
         return Writer(sink: self)
     }
@@ -87,6 +92,7 @@ public struct UpsertFileSink<Element: Sendable>: Sink {
 
         private func writeFile(_ rows: [String: String]) throws {
             let text = rows.sorted { $0.key < $1.key }.map { $0.value + "\n" }.joined()
+            try DurableFile.checkReplaceable(sink.path, by: "an UpsertFileSink")
             try DurableFile.write(Data(text.utf8), to: sink.path)
         }
     }

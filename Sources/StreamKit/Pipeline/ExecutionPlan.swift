@@ -209,9 +209,36 @@ struct ExecutionPlan: Sendable {
         return names
     }
 
+    /// What this pipeline is, for checkpoints: its name, its sources' identities and its stateful
+    /// operators' configurations.
+    var fingerprint: CheckpointFingerprint {
+        var sources: [String: String] = [:]
+        var operators: [String: String] = [:]
+        for node in graph.nodes {
+            for (instance, identify) in node.sourceIdentities.enumerated() {
+                if let identity = identify() {
+                    sources[CheckpointStore.positionKey(node.name, instance: instance)] = identity
+                }
+            }
+            if let configuration = node.fingerprint { operators[node.name] = configuration }
+        }
+        return CheckpointFingerprint(pipeline: pipelineName, sources: sources, operators: operators)
+    }
+
     /// Checks that a checkpoint fits this graph: every operator it holds state for still exists
     /// and still keeps state.
     func validate(_ restored: RestoredCheckpoint) throws {
+        let changes = fingerprint.changes(from: restored.fingerprint)
+        if !changes.isEmpty {
+            let root = (restored.directory as NSString).deletingLastPathComponent
+            throw StreamKitError(
+                code: .checkpoint,
+                message: "checkpoint \(restored.id) in '\(restored.directory)' does not belong to this pipeline: "
+                    + changes.joined(separator: "; ")
+                    + ". Restoring it would mix its state and positions with this run's. Change the pipeline back, "
+                    + "or start fresh: remove '\(root)' or run once with CheckpointConfiguration(fresh: true)"
+            )
+        }
         // A window's local steps (two phases) restore into its local steps, or into the window
         // itself when this run aggregates it in one phase.
         let stateful = Set(
@@ -280,24 +307,13 @@ struct ExecutionPlan: Sendable {
         var restored: RestoredCheckpoint?
         if let configuration {
             let logger = self.configuration.logger
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: configuration.directory,
-                    withIntermediateDirectories: true
-                )
-            } catch {
-                throw StreamKitError(
-                    code: .io,
-                    message:
-                        "cannot create the checkpoint directory '\(configuration.directory)': check the path and permissions",
-                    underlying: error
-                )
-            }
+            try DurableFile.createDirectory(configuration.directory, purpose: "checkpoint")
+            try DurableFile.checkWritable(configuration.directory, purpose: "checkpoint")
             let finishedMarker = "\(configuration.directory)/FINISHED"
             if configuration.fresh {
                 try? FileManager.default.removeItem(atPath: finishedMarker)
             } else {
-                restored = CheckpointStore.latest(in: configuration.directory, logger: logger)
+                restored = try CheckpointStore.latest(in: configuration.directory, logger: logger)
                 if let restored { try validate(restored) }
                 if FileManager.default.fileExists(atPath: finishedMarker) {
                     logger.notice(
@@ -317,6 +333,7 @@ struct ExecutionPlan: Sendable {
             store = CheckpointStore(
                 configuration: configuration,
                 pipelineName: pipelineName,
+                fingerprint: fingerprint,
                 participants: checkpointParticipants,
                 lastCompleted: Swift.max(newest, restored?.id ?? 0),
                 logger: logger

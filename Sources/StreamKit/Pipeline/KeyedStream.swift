@@ -45,7 +45,7 @@ public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>
         -> DataStream<Function.Output>
     where Function.Key == Key, Function.Input == Element {
         let key = self.key
-        return stream.then(
+        let processed: DataStream<Function.Output> = stream.then(
             kind: "process",
             label: "process \(String(describing: Function.self).prefix(while: { $0 != "<" }))",
             name: name,
@@ -64,6 +64,11 @@ public struct KeyedStream<Key: Hashable & Sendable & Codable, Element: Sendable>
             try context.restore(process)
             return process as any BatchOperator<Element>
         }
+        stream.pipeline.setFingerprint(
+            node: processed.port.node,
+            "process function \(String(reflecting: Function.self)), key \(String(reflecting: Key.self))"
+        )
+        return processed
     }
 }
 
@@ -159,6 +164,11 @@ public struct WindowedStream<Key: Hashable & Sendable & Codable, Element: Sendab
                 "window '\(pipeline.nodeName(node))' was aggregated twice: call .window(...) again for a second aggregate"
             )
         }
+        pipeline.setFingerprint(
+            node: node,
+            "window \(spec) with allowed lateness \(allowedLateness), key \(String(reflecting: Key.self)), "
+                + "aggregate \(String(reflecting: A.self))"
+        )
         return DataStream(pipeline: pipeline, port: PortRef(node: node, port: PortIndex.main))
     }
 

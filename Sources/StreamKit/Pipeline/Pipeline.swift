@@ -146,7 +146,8 @@ public final class Pipeline: Sendable {
                     timeRule: .inherits,
                     isStateful: false,
                     factory: factory,
-                    partitions: Swift.max(partitions.count, 1)
+                    partitions: Swift.max(partitions.count, 1),
+                    sourceIdentities: partitions.map { partition in { partition.identity } }
                 )
             )
             return id
@@ -243,6 +244,11 @@ public final class Pipeline: Sendable {
             graph.nodes[node].outputTypes[PortIndex.main] = outputType
             return true
         }
+    }
+
+    /// Records the configuration of a stateful node, which checkpoints compare on restore.
+    func setFingerprint(node: Int, _ configuration: String) {
+        graph.withLock { $0.nodes[node].fingerprint = configuration }
     }
 
     /// The name of a node.

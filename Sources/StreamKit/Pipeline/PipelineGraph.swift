@@ -100,6 +100,11 @@ struct GraphNode: Sendable {
     var partitions = 1
     /// For a window that can aggregate in two phases (see ``AggregationPhases``).
     var split: WindowSplit?
+    /// For a source: the ``Source/identity`` of each partition, asked when the pipeline starts.
+    var sourceIdentities: [@Sendable () -> String?] = []
+    /// For a stateful operator: its configuration (window kind and size, lateness, key and
+    /// aggregate types), recorded in checkpoints and compared when one is restored.
+    var fingerprint: String?
 }
 
 /// How a window runs in two steps (see ``LocalWindowOperator``): the types and factories the graph

@@ -2,9 +2,10 @@
 //
 //   readings.jsonl ─▶ event time (5 s bound) ─▶ key by sensor ─▶ 1-minute windows ─▶ upsert file
 //
-// Usage: crash-recovery <input.jsonl> <output.csv> <checkpoint directory> [--slow] [--fresh]
+// Usage: crash-recovery <input.jsonl> <output.csv> <checkpoint directory> [--slow] [--fresh] [--print]
 // With --slow the sink waits a little per batch, so that a run lasts long enough to be killed at
 // many points. The output file holds one line per sensor and minute: sensor,start,count,sum.
+// With --print every reading is also printed to standard output as `sensor time value`.
 
 import Foundation
 import StreamKit
@@ -17,19 +18,23 @@ struct Reading: Codable, Sendable {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4 else {
-    print("usage: crash-recovery <input.jsonl> <output.csv> <checkpoint directory> [--slow] [--fresh]")
+    print("usage: crash-recovery <input.jsonl> <output.csv> <checkpoint directory> [--slow] [--fresh] [--print]")
     exit(2)
 }
 let (input, output, state) = (arguments[1], arguments[2], arguments[3])
 let slow = arguments.contains("--slow")
 
 let pipeline = Pipeline("crash-recovery", configuration: PipelineConfiguration(workers: 2, batchSize: 64))
-pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
+let paced = pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
     .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
     .map(name: "pace") { reading in
         if slow { usleep(200) }
         return reading
     }
+if arguments.contains("--print") {
+    paced.sink(PrintSink { "\($0.sensor) \($0.time.microseconds) \($0.value)" }, name: "printed")
+}
+paced
     .key(by: { $0.sensor })
     .window(.tumbling(.minutes(1)), name: "minutes")
     .aggregate(Count(), Sum { $0.value })

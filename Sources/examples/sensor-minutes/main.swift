@@ -8,7 +8,9 @@
 //                                                                               └▶ late readings
 //   rejected lines ─▶ printed with file, line and reason
 //
-// Run it with `swift run sensor-minutes [directory]` (default: ./data/sensor-minutes).
+// Run it with `swift run sensor-minutes [directory]` (default: ./data/sensor-minutes). The
+// directory must be new, empty, or one an earlier run of sensor-minutes wrote (it leaves a
+// `.sensor-minutes` file there); only then are its earlier outputs replaced.
 
 import Foundation
 import StreamKit
@@ -20,9 +22,43 @@ struct Reading: Codable, Sendable {
     var value: Int
 }
 
-let directory = CommandLine.arguments.dropFirst().first ?? "data/sensor-minutes"
-try? FileManager.default.removeItem(atPath: directory)
+let usage = """
+    usage: sensor-minutes [directory]
+
+    Writes ten minutes of simulated sensor readings to <directory>/readings.jsonl, archives them under
+    <directory>/raw and prints per-sensor one-minute means, late readings and rejected lines.
+    The directory (default: data/sensor-minutes) must be new, empty, or written by an earlier run.
+    """
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage)
+    exit(0)
+}
+if arguments.count > 1 || arguments.first?.hasPrefix("-") == true {
+    FileHandle.standardError.write(Data((usage + "\n").utf8))
+    exit(2)
+}
+let directory = arguments.first ?? "data/sensor-minutes"
+let marker = "\(directory)/.sensor-minutes"
+let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+var isDirectory: ObjCBool = false
+if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+    FileHandle.standardError.write(Data("sensor-minutes: '\(directory)' is a file: give a directory\n".utf8))
+    exit(1)
+}
+if !existing.isEmpty && !FileManager.default.fileExists(atPath: marker) {
+    FileHandle.standardError.write(
+        Data(
+            ("sensor-minutes: '\(directory)' is not empty and was not written by sensor-minutes; "
+                + "give a new or empty directory\n").utf8
+        )
+    )
+    exit(1)
+}
+// Only what an earlier run wrote is replaced.
+for output in ["readings.jsonl", "raw"] { try? FileManager.default.removeItem(atPath: "\(directory)/\(output)") }
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+FileManager.default.createFile(atPath: marker, contents: Data("written by sensor-minutes\n".utf8))
 
 // Ten minutes of readings from five sensors, one per second each, written as JSON Lines.
 var lines: [String] = []
