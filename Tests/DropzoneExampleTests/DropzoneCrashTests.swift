@@ -129,6 +129,36 @@ import Testing
         #expect(rejected == 0)
     }
 
+    /// A graceful stop reads the raw log to its end; the next start must still process what it
+    /// acknowledges (StreamKit's end-of-input marker made it do nothing, while answering 202).
+    @Test(.timeLimit(.minutes(1)))
+    func afterAGracefulStopTheNextRunProcessesNewPayloads() async throws {
+        let scratch = Scratch()
+        let data = scratch.path + "/data"
+        let database = { try DatabaseQueue(path: data + "/dropzone.sqlite") }
+        for (run, instant) in [(1, 1), (2, 2)] {
+            let (process, port) = try await Self.start(data)
+            let status = try await TestClient.withClient(host: "127.0.0.1", port: port) { http in
+                try await http.post(
+                    "/v1/measurements",
+                    headers: bearer,
+                    body: payload(Self.timeStamp(instant), [Double(instant)])
+                ).status
+            }
+            #expect(status == .accepted)
+            var stored = 0
+            for _ in 0..<200 {
+                stored = try await database().read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM lineage")! }
+                if stored == run { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(stored == run, "run \(run)")
+            process.terminate()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+    }
+
     /// A distinct instant per number, written with a -04:00 offset.
     static func timeStamp(_ instant: Int) -> String {
         let seconds = 1_556_712_000 + instant  // 2019-05-01T12:00:00Z

@@ -83,6 +83,11 @@ public struct DropzoneServer: Sendable {
         print(
             "POST /v1/measurements; GET /v1/measurements, /v1/measurements/{utc}/lineage, /v1/rejected, /openapi.json, /metrics"
         )
+        // The raw log is never exhausted: it grows again after a restart. The marker StreamKit writes
+        // when a run reads its sources to their end (a graceful stop closes the log) would make
+        // the next start process nothing while acknowledging posts; it goes, and the run resumes
+        // from the last checkpoint.
+        try? FileManager.default.removeItem(atPath: "\(checkpointDirectory)/FINISHED")
         do {
             try await pipeline.run(checkpoints: .every(checkpointInterval, in: checkpointDirectory))
         } catch {
