@@ -51,19 +51,27 @@ public struct DropzoneAPI: Sendable {
                 throw APIError(.badRequest, "give the instant as ISO 8601 with an offset")
             }
             let answer = try await store.database.read { db -> Lineage? in
-                guard
-                    let current = try Row.fetchOne(
-                        db,
-                        sql: "SELECT * FROM measurements WHERE utc = ?",
-                        arguments: [utc.iso8601]
-                    )
-                else { return nil }
-                let chain = try Row.fetchAll(
+                let current = try Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM measurements WHERE utc = ?",
+                    arguments: [utc.iso8601]
+                )
+                let applied = try Row.fetchAll(
                     db,
                     sql: "SELECT * FROM lineage WHERE utc = ? ORDER BY raw_id",
                     arguments: [utc.iso8601]
-                ).map(Lineage.Link.init)
-                return Lineage(utc: utc.iso8601, current: StoredMeasurement(current), chain: chain)
+                ).map(Lineage.Link.init(applied:))
+                let rejected = try Row.fetchAll(
+                    db,
+                    sql: "SELECT * FROM rejected WHERE utc = ? ORDER BY raw_id",
+                    arguments: [utc.iso8601]
+                ).map(Lineage.Link.init(rejected:))
+                if current == nil && applied.isEmpty && rejected.isEmpty { return nil }
+                return Lineage(
+                    utc: utc.iso8601,
+                    current: current.map(StoredMeasurement.init),
+                    chain: (applied + rejected).sorted { $0.rawId < $1.rawId }
+                )
             }
             guard let answer else {
                 throw APIError(.notFound, "no measurement at \(utc.iso8601)")
@@ -131,71 +139,140 @@ public struct DropzoneAPI: Sendable {
 }
 
 /// A row of `measurements`, as the API returns it.
-struct StoredMeasurement: Codable, Sendable {
+///
+/// The pipeline stores finite statistics only, but a database written by an earlier version may
+/// hold an infinity (SQLite keeps it; JSON has no way to write it): such a value is answered as
+/// `null` and its field is named in `nonFinite`, so that the row is served rather than a 500.
+struct StoredMeasurement: Encodable, Sendable {
     var utc: String
     var timeStamp: String
     var count: Int
-    var mean: Double
-    var stdPopulation: Double
+    var mean: Double?
+    var stdPopulation: Double?
     var stdSample: Double?
-    var min: Double
-    var max: Double
+    var min: Double?
+    var max: Double?
     var rawId: Int64
     var sha256: String
     var receivedAt: String
     var processedAt: String
     var version: Int
+    /// The statistics that are stored but are not finite numbers; absent when all are.
+    var nonFinite: [String]?
 
     init(_ row: Row) {
         utc = row["utc"]
         timeStamp = row["time_stamp"]
         count = row["count"]
-        mean = row["mean"]
-        stdPopulation = row["std_population"]
-        stdSample = row["std_sample"]
-        min = row["min"]
-        max = row["max"]
         rawId = row["raw_id"]
         sha256 = row["sha256"]
         receivedAt = row["received_at"]
         processedAt = row["processed_at"]
         version = row["version"]
+        var broken: [String] = []
+        func finite(_ column: String, _ field: String) -> Double? {
+            guard let value = row[column] as Double? else { return nil }
+            if value.isFinite { return value }
+            broken.append(field)
+            return nil
+        }
+        mean = finite("mean", "mean")
+        stdPopulation = finite("std_population", "stdPopulation")
+        stdSample = finite("std_sample", "stdSample")
+        min = finite("min", "min")
+        max = finite("max", "max")
+        nonFinite = broken.isEmpty ? nil : broken
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case utc, timeStamp, count, mean, stdPopulation, stdSample, min, max, rawId, sha256, receivedAt
+        case processedAt, version, nonFinite
+    }
+
+    /// Statistics are always present, as numbers or `null`; `nonFinite` only when it names some.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(utc, forKey: .utc)
+        try container.encode(timeStamp, forKey: .timeStamp)
+        try container.encode(count, forKey: .count)
+        try container.encode(mean, forKey: .mean)
+        try container.encode(stdPopulation, forKey: .stdPopulation)
+        try container.encode(stdSample, forKey: .stdSample)
+        try container.encode(min, forKey: .min)
+        try container.encode(max, forKey: .max)
+        try container.encode(rawId, forKey: .rawId)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(receivedAt, forKey: .receivedAt)
+        try container.encode(processedAt, forKey: .processedAt)
+        try container.encode(version, forKey: .version)
+        try container.encodeIfPresent(nonFinite, forKey: .nonFinite)
     }
 }
 
-/// The answer of the lineage endpoint.
-struct Lineage: Codable, Sendable {
-    /// One raw record applied to the instant.
-    struct Link: Codable, Sendable {
+/// The answer of the lineage endpoint: every raw record that named the instant, applied or
+/// rejected, in raw-id order.
+struct Lineage: Encodable, Sendable {
+    /// One raw record that named the instant.
+    struct Link: Encodable, Sendable {
         var rawId: Int64
+        /// `applied` (it set the row) or `rejected` (see `reason`; the row was left as it was).
+        var outcome: String
         var timeStamp: String
         var sha256: String
-        var receivedAt: String
+        /// When the body arrived; absent for a rejected record.
+        var receivedAt: String?
+        /// When it was applied or rejected.
         var processedAt: String
         var replacedRawId: Int64?
+        var reason: String?
 
-        init(_ row: Row) {
+        init(applied row: Row) {
             rawId = row["raw_id"]
+            outcome = "applied"
             timeStamp = row["time_stamp"]
             sha256 = row["sha256"]
             receivedAt = row["received_at"]
             processedAt = row["processed_at"]
             replacedRawId = row["replaced_raw_id"]
         }
+
+        init(rejected row: Row) {
+            rawId = row["raw_id"]
+            outcome = "rejected"
+            timeStamp = row["time_stamp"] ?? ""
+            sha256 = row["sha256"] ?? ""
+            processedAt = row["rejected_at"]
+            reason = row["reason"]
+        }
     }
 
     var utc: String
-    var current: StoredMeasurement
+    /// The row as it stands; `null` when every record for the instant was rejected.
+    var current: StoredMeasurement?
     var chain: [Link]
+
+    private enum CodingKeys: String, CodingKey { case utc, current, chain }
+
+    /// `current` is always present, `null` when there is no row.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(utc, forKey: .utc)
+        try container.encode(current, forKey: .current)
+        try container.encode(chain, forKey: .chain)
+    }
 }
 
 /// A row of `rejected`.
-struct Rejected: Codable, Sendable {
+struct Rejected: Encodable, Sendable {
     var rawId: Int64
     var reason: String
     var sha256: String?
     var rejectedAt: String
     var body: String
+    /// `validate` (the body is not a valid payload) or `store` (the database refused the record).
+    var stage: String?
+    /// The instant the body named, when its time stamp could be read.
+    var utc: String?
 
     init(_ row: Row) {
         rawId = row["raw_id"]
@@ -203,6 +280,8 @@ struct Rejected: Codable, Sendable {
         sha256 = row["sha256"]
         rejectedAt = row["rejected_at"]
         body = row["body"]
+        stage = row["stage"]
+        utc = row["utc"]
     }
 }
 
