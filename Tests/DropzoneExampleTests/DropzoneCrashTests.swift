@@ -28,13 +28,28 @@ import Testing
     }
 
     /// Starts the program on a free port and waits until it answers /health.
-    static func start(_ data: String) async throws -> (Process, Int) {
+    /// - Parameters:
+    ///   - arguments: More command-line arguments.
+    ///   - descriptorLimit: The process's limit on open descriptors (soft and hard), if any.
+    static func start(
+        _ data: String,
+        arguments: [String] = [],
+        descriptorLimit: Int? = nil,
+        output: FileHandle = .nullDevice
+    ) async throws -> (Process, Int) {
         let port = try freePort()
         let process = Process()
-        process.executableURL = products.appendingPathComponent("dropzone")
-        process.arguments = ["--data", data, "--port", "\(port)", "--token", "t0ken"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let program = products.appendingPathComponent("dropzone").path
+        let options = ["--data", data, "--port", "\(port)", "--token", "t0ken"] + arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", program] + options
+        } else {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = options
+        }
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
         for _ in 0..<200 {
             let healthy = try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
+import Logging
 import StreamKit
 import StreamKitHTTP
 import StreamKitPrometheus
@@ -9,9 +10,15 @@ import StreamKitPrometheus
 ///
 /// - `POST /v1/measurements` — ingest a payload (bearer token or API key); 202 with the raw id
 /// - `GET /v1/measurements?from=&to=&limit=` — measurements by UTC instant, for analysts
-/// - `GET /v1/measurements/{utc}/lineage` — the raw records behind an instant, which replaced which
-/// - `GET /v1/rejected?after=&limit=` — refused payloads with their reasons
-/// - `GET /openapi.json`, `GET /metrics`, `GET /health`, `GET /ready`
+/// - `GET /v1/measurements/{utc}/lineage` — the raw records behind an instant, applied or rejected
+/// - `GET /v1/rejected?after=&limit=` — refused payloads with their reasons and bodies
+/// - `GET /metrics` — Prometheus text format
+/// - `GET /openapi.json`, `GET /health`, `GET /ready` — open to everyone
+///
+/// Reads need credentials as posts do (``reads``, the ingest's by default): results, lineage and
+/// refused bodies are the data of whoever posted them. `/metrics` follows ``metrics``, the read
+/// credentials by default (Prometheus sends a bearer token with `authorization: {credentials: …}`
+/// in its scrape configuration). Every error answer is JSON (``JSONErrorMiddleware``).
 public struct DropzoneAPI: Sendable {
     /// The ingest endpoint.
     public let ingest: HTTPIngest
@@ -19,20 +26,53 @@ public struct DropzoneAPI: Sendable {
     public let store: DropzoneStore
     /// The Prometheus exporter of the process, if installed.
     public let exporter: PrometheusExporter?
+    /// Who may read measurements, lineage and refused payloads.
+    public var reads: IngestAuthentication
+    /// Who may read `/metrics`.
+    public var metrics: IngestAuthentication
 
-    /// Creates the API.
-    public init(ingest: HTTPIngest, store: DropzoneStore, exporter: PrometheusExporter?) {
+    /// Creates the API; reads and metrics take the ingest's credentials unless told otherwise.
+    public init(
+        ingest: HTTPIngest,
+        store: DropzoneStore,
+        exporter: PrometheusExporter?,
+        reads: IngestAuthentication? = nil,
+        metrics: IngestAuthentication? = nil
+    ) {
         self.ingest = ingest
         self.store = store
         self.exporter = exporter
+        self.reads = reads ?? ingest.authentication
+        self.metrics = metrics ?? reads ?? ingest.authentication
+    }
+
+    /// The paths served and their methods: the 405 answers' `Allow` header comes from here.
+    static let routes: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/v1/measurements", [.get, .post]),
+        ("/v1/measurements/{utc}/lineage", [.get]),
+        ("/v1/rejected", [.get]),
+        ("/openapi.json", [.get]),
+        ("/metrics", [.get]),
+        ("/health", [.get]),
+        ("/ready", [.get]),
+    ]
+
+    /// Refuses a request without the credentials `authentication` asks for: 401 with a JSON body.
+    static func authorize(_ request: Request, _ authentication: IngestAuthentication) throws {
+        if let refusal = authentication.refusal(request.headers) {
+            throw APIError(.unauthorized, refusal, headers: [.wwwAuthenticate: "Bearer"])
+        }
     }
 
     /// The routes.
-    public func router() -> Router<BasicRequestContext> {
+    public func router(logger: Logger = Logger(label: "dropzone.api")) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware(routes: Self.routes, logger: logger))
         ingest.register(on: router, path: "/v1/measurements")
         let store = self.store
+        let reads = self.reads
         router.get("/v1/measurements") { request, _ -> Response in
+            try Self.authorize(request, reads)
             let from = try Self.instant(request.uri.queryParameters.get("from"), name: "from") ?? .min
             let to = try Self.instant(request.uri.queryParameters.get("to"), name: "to") ?? .max
             let limit = try Self.limit(request.uri.queryParameters.get("limit"))
@@ -45,7 +85,8 @@ public struct DropzoneAPI: Sendable {
             }
             return try Self.json(rows)
         }
-        router.get("/v1/measurements/:utc/lineage") { _, context -> Response in
+        router.get("/v1/measurements/:utc/lineage") { request, context -> Response in
+            try Self.authorize(request, reads)
             let text = context.parameters.get("utc")?.removingPercentEncoding ?? ""
             guard let utc = try Self.instant(text, name: "utc") else {
                 throw APIError(.badRequest, "give the instant as ISO 8601 with an offset")
@@ -79,7 +120,8 @@ public struct DropzoneAPI: Sendable {
             return try Self.json(answer)
         }
         router.get("/v1/rejected") { request, _ -> Response in
-            let after = Int64(request.uri.queryParameters.get("after") ?? "0") ?? 0
+            try Self.authorize(request, reads)
+            let after = try Self.rawID(request.uri.queryParameters.get("after"), name: "after") ?? 0
             let limit = try Self.limit(request.uri.queryParameters.get("limit"))
             let rows = try await store.database.read { db in
                 try Row.fetchAll(
@@ -97,9 +139,33 @@ public struct DropzoneAPI: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument))
             )
         }
+        let exporter = self.exporter ?? PrometheusExporter.bootstrap()
+        let metrics = self.metrics
+        router.get("/metrics") { request, _ -> Response in
+            try Self.authorize(request, metrics)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: exporter.text()))
+            )
+        }
+        router.get("/health") { _, _ in Self.status(.ok, "alive") }
         let log = ingest.log
-        (exporter ?? PrometheusExporter.bootstrap()).addRoutes(to: router) { log.isHealthy }
+        router.get("/ready") { _, _ in
+            log.isHealthy
+                ? Self.status(.ok, "ready")
+                : Self.status(.serviceUnavailable, "not ready: the raw store failed or is closed")
+        }
         return router
+    }
+
+    /// `{"status": "..."}`.
+    static func status(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"\#(text)"}"# + "\n"))
+        )
     }
 
     /// The OpenAPI 3 document of this API.
@@ -122,9 +188,17 @@ public struct DropzoneAPI: Sendable {
     static func limit(_ text: String?) throws -> Int {
         guard let text else { return 1000 }
         guard let limit = Int(text), (1...10_000).contains(limit) else {
-            throw APIError(.badRequest, "limit must be a whole number from 1 to 10000")
+            throw APIError(.badRequest, "limit must be a whole number from 1 to 10000, not '\(text)'")
         }
         return limit
+    }
+
+    static func rawID(_ text: String?, name: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw APIError(.badRequest, "\(name) must be a raw id, a whole number from 0, not '\(text)'")
+        }
+        return value
     }
 
     static func json(_ value: some Encodable) throws -> Response {
@@ -286,21 +360,24 @@ struct Rejected: Encodable, Sendable {
 }
 
 /// An error answer of the API: `{"error": "..."}` with its status, as the OpenAPI document says.
-struct APIError: HTTPResponseError {
+struct APIError: HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status
     var message: String
+    var headers: HTTPFields
 
-    init(_ status: HTTPResponse.Status, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.message = message
+        self.headers = headers
     }
 
+    var description: String { "\(status.code) \(message)" }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(["error": message])
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
-        )
+        var body = try JSONEncoder().encode(["error": message])
+        body.append(UInt8(ascii: "\n"))
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields.append(contentsOf: headers)
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
