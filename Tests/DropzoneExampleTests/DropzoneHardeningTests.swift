@@ -159,6 +159,14 @@ final class RawConnection {
                         == "no such path: /v2/nothing (see /openapi.json)"
                 )
             }
+            // An empty bound is not "no bound" (Schemathesis found `to=` answered 200).
+            try await client.execute(uri: "/v1/measurements?to=", method: .get, headers: bearer) { response in
+                #expect(response.status == .badRequest)
+                #expect(
+                    (json(response.body) as? [String: Any])?["error"] as? String
+                        == "to is empty: give an ISO 8601 date-time with an offset, or leave it out"
+                )
+            }
             try await client.execute(uri: "/v1/rejected?after=x", method: .get, headers: bearer) { response in
                 #expect(response.status == .badRequest)
                 #expect(

@@ -177,7 +177,10 @@ public struct DropzoneAPI: Sendable {
     }()
 
     static func instant(_ text: String?, name: String) throws -> Timestamp? {
-        guard let text, !text.isEmpty else { return nil }
+        guard let text else { return nil }
+        guard !text.isEmpty else {
+            throw APIError(.badRequest, "\(name) is empty: give an ISO 8601 date-time with an offset, or leave it out")
+        }
         do {
             return try Timestamp(iso8601: text, defaultOffsetSeconds: nil)
         } catch {
