@@ -179,10 +179,11 @@ final class RawConnection {
     }
 
     /// The real program: a 1 MB header is answered 431 with a JSON body; a connection that sends
-    /// nothing is closed after the idle timeout; a flood of idle connections above the descriptor
-    /// limit does not stop the process, which answers again once they are closed.
+    /// nothing, trickles its header or stalls its body is closed after the idle timeout; a flood of
+    /// idle connections above the descriptor limit does not stop the process, which answers again
+    /// once they are closed.
     @Test(.timeLimit(.minutes(2)))
-    func oversizedHeadersIdleConnectionsAndDescriptorExhaustion() async throws {
+    func oversizedHeadersSlowAndIdleConnectionsAndDescriptorExhaustion() async throws {
         let scratch = Scratch()
         let (process, port) = try await DropzoneCrashTests.start(
             scratch.path + "/data",
@@ -210,6 +211,26 @@ final class RawConnection {
         #expect(idle.receiveAll(timeout: .seconds(5)).closed)
         let waited = ContinuousClock.now - start
         #expect(waited >= .milliseconds(800) && waited < .seconds(4), "closed after \(waited)")
+
+        // A header sent a line every 300 ms, and a body that stalls: both cut off after about a second.
+        let slowHeader = try RawConnection(port: port)
+        let slowStart = ContinuousClock.now
+        slowHeader.send("GET /health HTTP/1.1\r\n")
+        var slowAnswer = ""
+        for line in 0..<20 {
+            slowHeader.send("X-Line-\(line): slow\r\n")
+            let (text, closed) = slowHeader.receiveAll(timeout: .milliseconds(300))
+            slowAnswer += text
+            if closed { break }
+        }
+        let slowWaited = ContinuousClock.now - slowStart
+        #expect(slowWaited < .seconds(3), "a trickled header kept the connection for \(slowWaited)")
+        #expect(!slowAnswer.contains("200 OK"))
+        let stalledBody = try RawConnection(port: port)
+        stalledBody.send(
+            "POST /v1/measurements HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\nContent-Length: 100\r\n\r\n{\"time"
+        )
+        #expect(stalledBody.receiveAll(timeout: .seconds(4)).closed)
 
         // More idle connections than the process has descriptors.
         var flood: [RawConnection] = []
