@@ -103,6 +103,30 @@ import Testing
         }
     }
 
+    /// A database that refuses every write (here read-only) is not a bad record: the error leaves
+    /// `apply`, the batch's transaction is rolled back and nothing is marked rejected.
+    @Test func aDatabaseThatRefusesWritesStopsTheBatchInsteadOfRejectingRecords() async throws {
+        let scratch = Scratch()
+        let store = try DropzoneStore(path: scratch.path + "/dropzone.sqlite")
+        let batch = [try Self.measurement(1, "2020-01-01T00:00:01Z", [1, 2])]
+        await #expect {
+            try await store.database.write { db in
+                try db.execute(sql: "PRAGMA query_only = 1")
+                defer { try? db.execute(sql: "PRAGMA query_only = 0") }
+                try store.apply(db, batch, processed: .now)
+            }
+        } throws: { error in
+            (error as? DatabaseError)?.resultCode == .SQLITE_READONLY
+        }
+        let counts = try await store.database.read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT (SELECT COUNT(*) FROM measurements) + (SELECT COUNT(*) FROM rejected)"
+            )
+        }
+        #expect(counts == 0)
+    }
+
     @Test func infrastructureErrorsStopThePipelineAndRecordErrorsDoNot() {
         #expect(DropzoneStore.isRecordLevel(DatabaseError(resultCode: .SQLITE_CONSTRAINT_NOTNULL)))
         #expect(DropzoneStore.isRecordLevel(DatabaseError(resultCode: .SQLITE_TOOBIG)))
