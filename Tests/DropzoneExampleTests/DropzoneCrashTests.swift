@@ -28,13 +28,28 @@ import Testing
     }
 
     /// Starts the program on a free port and waits until it answers /health.
-    static func start(_ data: String) async throws -> (Process, Int) {
+    /// - Parameters:
+    ///   - arguments: More command-line arguments.
+    ///   - descriptorLimit: The process's limit on open descriptors (soft and hard), if any.
+    static func start(
+        _ data: String,
+        arguments: [String] = [],
+        descriptorLimit: Int? = nil,
+        output: FileHandle = .nullDevice
+    ) async throws -> (Process, Int) {
         let port = try freePort()
         let process = Process()
-        process.executableURL = products.appendingPathComponent("dropzone")
-        process.arguments = ["--data", data, "--port", "\(port)", "--token", "t0ken"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let program = products.appendingPathComponent("dropzone").path
+        let options = ["--data", data, "--port", "\(port)", "--token", "t0ken"] + arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", program] + options
+        } else {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = options
+        }
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
         for _ in 0..<200 {
             let healthy = try? await TestClient.withClient(host: "127.0.0.1", port: port) { client in
@@ -127,6 +142,36 @@ import Testing
         }
         let rejected = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected")! }
         #expect(rejected == 0)
+    }
+
+    /// A graceful stop reads the raw log to its end; the next start must still process what it
+    /// acknowledges (StreamKit's end-of-input marker made it do nothing, while answering 202).
+    @Test(.timeLimit(.minutes(1)))
+    func afterAGracefulStopTheNextRunProcessesNewPayloads() async throws {
+        let scratch = Scratch()
+        let data = scratch.path + "/data"
+        let database = { try DatabaseQueue(path: data + "/dropzone.sqlite") }
+        for (run, instant) in [(1, 1), (2, 2)] {
+            let (process, port) = try await Self.start(data)
+            let status = try await TestClient.withClient(host: "127.0.0.1", port: port) { http in
+                try await http.post(
+                    "/v1/measurements",
+                    headers: bearer,
+                    body: payload(Self.timeStamp(instant), [Double(instant)])
+                ).status
+            }
+            #expect(status == .accepted)
+            var stored = 0
+            for _ in 0..<200 {
+                stored = try await database().read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM lineage")! }
+                if stored == run { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(stored == run, "run \(run)")
+            process.terminate()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
     }
 
     /// A distinct instant per number, written with a -04:00 offset.

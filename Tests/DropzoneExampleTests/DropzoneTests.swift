@@ -180,7 +180,7 @@ let bearer: HTTPFields = [.authorization: "Bearer t0ken"]
                 #expect(answer?["id"] as? Int == 1)
             }
             try await dropzone.settle()
-            try await client.execute(uri: "/v1/rejected", method: .get) { response in
+            try await client.execute(uri: "/v1/rejected", method: .get, headers: bearer) { response in
                 let rows = json(response.body) as? [[String: Any]] ?? []
                 #expect(rows.count == 1)
                 #expect(rows.first?["rawId"] as? Int == 1)
@@ -248,7 +248,8 @@ let bearer: HTTPFields = [.authorization: "Bearer t0ken"]
             try await dropzone.settle()
             try await client.execute(
                 uri: "/v1/measurements?from=2019-05-01T00:00:00Z&to=2019-05-02T00:00:00Z",
-                method: .get
+                method: .get,
+                headers: bearer
             ) { response in
                 let rows = json(response.body) as? [[String: Any]] ?? []
                 // Three offsets, one instant: one row, set by the last payload.
@@ -258,7 +259,11 @@ let bearer: HTTPFields = [.authorization: "Bearer t0ken"]
                 #expect(rows.first?["version"] as? Int == 3)
                 #expect(rows.first?["rawId"] as? Int == 3)
             }
-            try await client.execute(uri: "/v1/measurements/2019-05-01T10:00:00Z/lineage", method: .get) { response in
+            try await client.execute(
+                uri: "/v1/measurements/2019-05-01T10:00:00Z/lineage",
+                method: .get,
+                headers: bearer
+            ) { response in
                 #expect(response.status == .ok)
                 let lineage = json(response.body) as? [String: Any]
                 let chain = lineage?["chain"] as? [[String: Any]] ?? []
@@ -270,10 +275,18 @@ let bearer: HTTPFields = [.authorization: "Bearer t0ken"]
                 )
                 #expect(chain.last?["timeStamp"] as? String == "2019-05-01T15:30:00+05:30")
             }
-            try await client.execute(uri: "/v1/measurements/2019-05-01T10:00:00X/lineage", method: .get) { response in
+            try await client.execute(
+                uri: "/v1/measurements/2019-05-01T10:00:00X/lineage",
+                method: .get,
+                headers: bearer
+            ) { response in
                 #expect(response.status == .badRequest)
             }
-            try await client.execute(uri: "/v1/measurements/2000-01-01T00:00:00Z/lineage", method: .get) { response in
+            try await client.execute(
+                uri: "/v1/measurements/2000-01-01T00:00:00Z/lineage",
+                method: .get,
+                headers: bearer
+            ) { response in
                 #expect(response.status == .notFound)
                 #expect(
                     (json(response.body) as? [String: Any])?["error"] as? String

@@ -36,10 +36,14 @@ public struct DropzoneMeasurement: Sendable, Hashable, Codable {
     /// The largest number of values a payload may hold.
     public static let maximumValues = 100_000
 
+    /// The largest magnitude a value may have: with at most ``maximumValues`` values within ±1e150,
+    /// the sum of squared deviations stays below 4e305, so every statistic is a finite double.
+    public static let maximumMagnitude = 1e150
+
     /// Validates and converts a raw record.
     /// - Throws: ``IngestRejection`` with the status and the precise reason.
     public init(_ record: RawLogRecord) throws(IngestRejection) {
-        self.init(
+        try self.init(
             payload: try Self.parse(record.body),
             rawID: record.id,
             sha256: record.sha256,
@@ -49,7 +53,11 @@ public struct DropzoneMeasurement: Sendable, Hashable, Codable {
 
     /// Computes the statistics of a validated payload: mean, standard deviations (Welford, as
     /// StreamKit's aggregates), minimum and maximum.
-    public init(payload: Payload, rawID: Int64, sha256: String, received: Timestamp) {
+    /// - Throws: ``IngestRejection`` (422) when a statistic is not a finite number: values whose
+    ///   spread overflows a double (as `[-1.7e308, 1.7e308]`). ``parse(_:)`` refuses values beyond
+    ///   ±1e150 first, so this is a safety net: such a record is refused, never stored, and the tables
+    ///   and the API hold finite numbers only.
+    public init(payload: Payload, rawID: Int64, sha256: String, received: Timestamp) throws(IngestRejection) {
         var accumulator = WelfordAccumulator(first: payload.data[0])
         var low = payload.data[0]
         var high = payload.data[0]
@@ -69,6 +77,22 @@ public struct DropzoneMeasurement: Sendable, Hashable, Codable {
         self.rawID = rawID
         self.sha256 = sha256
         self.received = received
+        if let rejection = nonFiniteRejection { throw rejection }
+    }
+
+    /// Why the statistics cannot be stored, or `nil` when they are all finite.
+    var nonFiniteRejection: IngestRejection? {
+        var broken: [String] = []
+        for (name, value) in [("mean", mean), ("std_population", stdPopulation), ("std_sample", stdSample ?? 0)]
+        where !value.isFinite {
+            broken.append("\(name) = \(value)")
+        }
+        guard !broken.isEmpty else { return nil }
+        return IngestRejection(
+            status: 422,
+            reason: "the statistics of data overflow a double (\(broken.joined(separator: ", "))): "
+                + "send values within ±1e150 (scale them)"
+        )
     }
 
     /// The `time_stamp` and `data` of a body that passed validation.
@@ -81,16 +105,29 @@ public struct DropzoneMeasurement: Sendable, Hashable, Codable {
         public var data: [Double]
     }
 
+    private struct TimeStampOnly: Decodable {
+        var time_stamp: String
+    }
+
+    /// The instant a body names, when its `time_stamp` can be read, whatever is wrong with the
+    /// rest: where a refused record stands in the lineage.
+    public static func instant(of body: [UInt8]) -> (utc: Timestamp, timeStamp: String)? {
+        guard let text = try? JSONDecoder().decode(TimeStampOnly.self, from: Data(body)).time_stamp,
+            let utc = try? Timestamp(iso8601: text, defaultOffsetSeconds: nil)
+        else { return nil }
+        return (utc, text)
+    }
+
     private struct Body: Decodable {
         var time_stamp: String
         var data: [Double]
     }
 
-    /// The check of the ingest endpoint: the reason a body is refused, or `nil` when it is valid.
-    /// The pipeline applies the same rules to the stored body.
+    /// The check of the ingest endpoint: the reason a body is refused, or `nil` when it is valid
+    /// and its statistics are finite. The pipeline applies the same rules to the stored body.
     public static func check(_ body: [UInt8]) -> IngestRejection? {
         do throws(IngestRejection) {
-            _ = try parse(body)
+            _ = try DropzoneMeasurement(payload: try parse(body), rawID: 0, sha256: "", received: .now)
             return nil
         } catch {
             return error
@@ -141,6 +178,13 @@ public struct DropzoneMeasurement: Sendable, Hashable, Codable {
         }
         if let index = decoded.data.firstIndex(where: { !$0.isFinite }) {
             throw IngestRejection(status: 422, reason: "data[\(index)] is not a finite number")
+        }
+        if let index = decoded.data.firstIndex(where: { abs($0) > maximumMagnitude }) {
+            throw IngestRejection(
+                status: 422,
+                reason: "data[\(index)] = \(decoded.data[index]) is beyond ±1e150: send values within ±1e150 "
+                    + "(scale them), so that their mean and standard deviation stay finite"
+            )
         }
         return Payload(utc: utc, timeStamp: decoded.time_stamp, data: decoded.data)
     }

@@ -16,7 +16,10 @@ struct DropzoneCommand: AsyncParsableCommand {
               curl -H "Authorization: Bearer $TOKEN" -d '{"time_stamp":"2019-05-01T06:00:00-04:00","data":[1,2]}' \\
                    http://127.0.0.1:8080/v1/measurements
             Tokens come from --token, --api-key or the DROPZONE_TOKENS environment variable (comma-separated);
-            with none, a token is generated for the run and printed.
+            with none, a token is generated for the run and printed. Reads (measurements, lineage, rejected
+            bodies, metrics) take the same credentials:
+              curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/measurements
+            /health, /ready and /openapi.json are open.
             """
     )
 
@@ -35,8 +38,25 @@ struct DropzoneCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "An accepted X-API-Key value (repeatable).")
     var apiKeys: [String] = []
 
-    @Flag(help: "Accept requests without credentials (trusted networks only).")
+    @Flag(help: "Accept every request without credentials, posts and reads (trusted networks only).")
     var open = false
+
+    @Flag(
+        help:
+            "Serve reads (measurements, lineage, rejected bodies, metrics) without credentials; posts still need them."
+    )
+    var openReads = false
+
+    @Flag(help: "Serve /metrics without credentials (for a scraper without a token); everything else still needs them.")
+    var openMetrics = false
+
+    @Option(help: "Seconds a connection may stay silent (no request, or a stalled header or body) before it is closed.")
+    var idleTimeout = 30.0
+
+    @Option(
+        help: "The most connections open at once (default: the descriptor limit less 64); more wait in the backlog."
+    )
+    var maxConnections: Int?
 
     @Option(help: "The largest accepted body, in bytes.")
     var maxBodyBytes = 1 << 20
@@ -46,6 +66,12 @@ struct DropzoneCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 64 else { throw ValidationError("--max-body-bytes must be at least 64") }
         if open && !(tokens.isEmpty && apiKeys.isEmpty) {
             throw ValidationError("--open accepts everyone: drop it, or drop --token and --api-key")
+        }
+        guard idleTimeout > 0 && idleTimeout <= 3600 else {
+            throw ValidationError("--idle-timeout must be above 0 and at most 3600 seconds, not \(idleTimeout)")
+        }
+        if let maxConnections, maxConnections < 1 {
+            throw ValidationError("--max-connections must be at least 1, not \(maxConnections)")
         }
     }
 
@@ -62,13 +88,17 @@ struct DropzoneCommand: AsyncParsableCommand {
             authentication.bearerTokens = [token]
             print("no token configured: this run accepts 'Authorization: Bearer \(token)'")
         }
-        let server = DropzoneServer(
+        var server = DropzoneServer(
             dataDirectory: dataDirectory,
             host: host,
             port: port,
             authentication: authentication,
             maximumBodySize: maxBodyBytes
         )
+        if openReads { server.reads = .open }
+        if openMetrics { server.metrics = .open }
+        server.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        server.maximumConnections = maxConnections
         try await server.run()
     }
 }
