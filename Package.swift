@@ -230,7 +230,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ElectricityExampleTests",
-            dependencies: ["ElectricityExample", "StreamKitMQTT", "StreamKitKafka"],
+            dependencies: [
+                "ElectricityExample", "StreamKitMQTT", "StreamKitKafka",
+                // Built for the command-line tests, which run it.
+                "electricity-flows",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

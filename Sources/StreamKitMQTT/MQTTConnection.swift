@@ -171,8 +171,17 @@ final class MQTTConnection: Sendable {
         thread.start()
         let deadline = ContinuousClock.now + configuration.connectTimeout
         while true {
-            let (connected, refusal, failure) = state.withLock { ($0.isConnected, $0.refusal, $0.lastFailure) }
+            let (connected, refusal, failure, ended) = state.withLock {
+                ($0.isConnected, $0.refusal, $0.lastFailure, $0.threadFinished)
+            }
             if connected { return }
+            if ended {
+                // The network thread stopped on its own: a received message could not be kept.
+                throw StreamKitError(
+                    code: .connectionFailed,
+                    message: "the MQTT connection to \(configuration.address) stopped: \(failure ?? "no reason given")"
+                )
+            }
             if let refusal {
                 await stop()
                 throw StreamKitError(code: .connectionFailed, message: refusal)

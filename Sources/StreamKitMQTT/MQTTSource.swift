@@ -113,7 +113,13 @@ public struct MQTTSource: Source {
             statistics: statistics,
             onMessage: { try inbox.put($0) }
         )
-        try await connection.start()
+        do {
+            try await connection.start()
+        } catch {
+            // The journal's own error says what to do (free disk space) better than the connection's.
+            if let failure = log?.failure { throw failure }
+            throw error
+        }
         let interval = context.tickInterval
         let clock = Task {
             while !Task.isCancelled {

@@ -245,4 +245,36 @@ import Testing
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM readings") == 5)
         }
     }
+
+    @Test func anExtremeValueAndAStormOfCopiesChangeNoOtherMinute() async throws {
+        let broker = try LocalMosquitto(directory: "\(directory)/mosquitto")
+        defer { broker.stop() }
+        let calm = [reading(3, "13:00:10", "10"), reading(3, "13:00:20", "20"), reading(3, "13:00:30", "30")]
+        let extreme = [reading(3, "13:01:10", "1e300"), reading(3, "13:01:20", "-1e300"), reading(3, "13:01:30", "5")]
+        // Every message five times, as a broker redelivering after reconnections would.
+        let storm = Array(repeating: calm + extreme, count: 5).flatMap { $0 } + [reading(3, "13:02:30", "1")]
+        let store = try await run(broker, publishing: storm) { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM minute_means") == 2
+        }
+        try await store.database.read { db in
+            let means = try Row.fetchAll(db, sql: "SELECT count, mean, stddev FROM minute_means ORDER BY minute")
+            #expect(means.map { $0["count"] as Int } == [3, 3])
+            #expect(means[0]["mean"] as Double == 20)
+            #expect(abs(means[0]["stddev"] as Double - (200.0 / 3).squareRoot()) < 1e-9)
+            // Finite, and what the values give: mean 5/3, population deviation sqrt(2/3) × 1e300.
+            #expect(abs(means[1]["mean"] as Double - 5.0 / 3) < 1e-9)
+            #expect(abs((means[1]["stddev"] as Double) / ((2.0 / 3).squareRoot() * 1e300) - 1) < 1e-12)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM readings") == 7)
+        }
+        let api = IoTAPI(store: store, catalog: try .bundled(), statistics: MQTTStatistics())
+        let app = Application(router: api.router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/sensors/Sensor%203/minutes", method: .get) { response in
+                #expect(response.status == .ok)
+                let rows =
+                    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as! [[String: Any]]
+                #expect(rows.map { $0["count"] as? Int } == [3, 3])
+            }
+        }
+    }
 }

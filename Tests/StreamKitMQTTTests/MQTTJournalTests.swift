@@ -191,4 +191,49 @@ import Testing
         try await run.value
         #expect(seen.elements == words)
     }
+
+    /// A full disk: the journal cannot take a message, so the connection is cut before that
+    /// message's acknowledgement leaves and the pipeline stops with an error that says so; once
+    /// there is room, the next run has every message, from the journal or from the broker.
+    @Test(.enabled(if: getuid() == 0, "mounts a small tmpfs"))
+    func aFullDiskStopsThePipelineWithoutLosingAMessage() async throws {
+        let broker = try MosquittoBroker()
+        let mountPoint = "\(directory)/journal"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try MosquittoBroker.run("/bin/mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", mountPoint])
+        defer { _ = try? MosquittoBroker.run("/bin/umount", [mountPoint]) }
+        var mqtt = MQTTConfiguration(host: "127.0.0.1", port: broker.port, clientID: "journal-full")
+        mqtt.cleanSession = false
+        let journal = MQTTJournalConfiguration(directory: mountPoint)
+        let checkpoints = "\(directory)/checkpoints"
+        let words = (0..<200).map { "message-\($0)-" + String(repeating: "x", count: 200) }
+
+        let first = Pipeline("journal-full", configuration: PipelineConfiguration(workers: 1))
+        let source = MQTTSource(mqtt, topics: ["in"], qos: .atLeastOnce, journal: journal)
+        let seen = CollectingSink<String>()
+        first.source(source).map { $0.text }.sink(seen)
+        let run = Task { try await first.run(checkpoints: .every(.seconds(3600), in: checkpoints)) }
+        try await eventually { source.statistics.current.isSubscribed }
+        try broker.publish(["-q", "1", "-t", "in", "-l"], input: words.joined(separator: "\n") + "\n")
+        do {
+            try await run.value
+            Issue.record("the pipeline went on with a full journal")
+        } catch let error as StreamKitError {
+            #expect(error.code == .io, "\(error)")
+            #expect(error.message.contains("cannot write to the MQTT journal"))
+        }
+        #expect(seen.elements.count < words.count)
+
+        // Room again: the journal's messages are replayed, the others come from the broker.
+        try MosquittoBroker.run("/bin/mount", ["-o", "remount,size=4m", mountPoint])
+        let second = Pipeline("journal-full", configuration: PipelineConfiguration(workers: 1))
+        let again = MQTTSource(mqtt, topics: ["in"], qos: .atLeastOnce, journal: journal)
+        let all = CollectingSink<String>()
+        second.source(again).map { $0.text }.sink(all)
+        let secondRun = Task { try await second.run(checkpoints: .every(.milliseconds(200), in: checkpoints)) }
+        try await eventually { Set(all.elements).count == words.count }
+        second.stop()
+        try await secondRun.value
+        #expect(Set(all.elements) == Set(words))
+    }
 }

@@ -76,7 +76,7 @@ public enum ElectricityGraph {
             months: months,
             spikes: keyed.process(SpikeDetector(rule: spikeRule), name: "spikes"),
             rejected: rows.errors,
-            late: lines.pipeline.merge(late, name: "late")
+            late: lines.pipeline.merge(late, name: "late-hours")
         )
     }
 

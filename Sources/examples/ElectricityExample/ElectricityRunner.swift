@@ -86,7 +86,7 @@ public enum ElectricityRunner {
             outputs.months.sink(months, name: "months-table")
             outputs.spikes.sink(spikes, name: "spikes-table")
             outputs.rejected.sink(rejected, name: "rejected")
-            outputs.late.sink(late, name: "late")
+            outputs.late.sink(late, name: "late-table")
         }
     }
 
