@@ -36,12 +36,14 @@ enum DurableFile {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
+            let reason = systemReason(of: error)
             throw StreamKitError(
                 code: .io,
                 message: "cannot create the \(purpose) directory '\(path)' "
-                    + "(\(systemReason(of: error) ?? error.localizedDescription)): "
+                    + "(\(reason ?? error.localizedDescription)): "
                     + "choose a writable directory, or fix its permissions or the file system it is on",
-                underlying: error
+                // The system's reason says it all; Foundation's error would only repeat it.
+                underlying: reason == nil ? error : nil
             )
         }
     }
@@ -92,8 +94,8 @@ enum DurableFile {
         var current = error as NSError
         while true {
             if current.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(current.code))) }
-            guard let next = current.userInfo[NSUnderlyingErrorKey] as? NSError else { return nil }
-            current = next
+            guard let next = current.userInfo[NSUnderlyingErrorKey] as? any Error else { return nil }
+            current = next as NSError
         }
     }
 

@@ -17,8 +17,13 @@ struct Reading: Codable, Sendable {
 }
 
 let arguments = CommandLine.arguments
+let usage = "usage: crash-recovery <input.jsonl> <output.csv> <checkpoint directory> [--slow] [--fresh] [--print]"
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage)
+    exit(0)
+}
 guard arguments.count >= 4 else {
-    print("usage: crash-recovery <input.jsonl> <output.csv> <checkpoint directory> [--slow] [--fresh] [--print]")
+    print(usage)
     exit(2)
 }
 let (input, output, state) = (arguments[1], arguments[2], arguments[3])
@@ -46,10 +51,16 @@ paced
     )
 // SIGTERM and Ctrl-C stop the pipeline with a final checkpoint; SIGKILL cannot be caught.
 pipeline.stopOnTermination()
-try await pipeline.run(
-    checkpoints: CheckpointConfiguration(
-        directory: state,
-        interval: .milliseconds(150),
-        fresh: arguments.contains("--fresh")
+do {
+    try await pipeline.run(
+        checkpoints: CheckpointConfiguration(
+            directory: state,
+            interval: .milliseconds(150),
+            fresh: arguments.contains("--fresh")
+        )
     )
-)
+} catch {
+    // What went wrong and what to change, rather than a crash report.
+    FileHandle.standardError.write(Data("crash-recovery: \(error)\n".utf8))
+    exit(1)
+}

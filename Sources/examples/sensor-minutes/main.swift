@@ -108,7 +108,13 @@ minutes
     )
 
 print(pipeline.diagram(.mermaid))
-try await pipeline.run()
+do {
+    try await pipeline.run()
+} catch {
+    // What went wrong and what to change, rather than a crash report.
+    FileHandle.standardError.write(Data("sensor-minutes: \(error)\n".utf8))
+    exit(1)
+}
 print("raw archive written under \(directory)/raw")
 
 /// A small deterministic random number generator, so that every run writes the same file.
