@@ -194,7 +194,18 @@ public struct MQTTSource: Source {
                 if let failure = journal.failure { throw failure }
                 if next < replayEnd {
                     let (messages, after) = try journal.read(from: next, limit: replayEnd, maximumCount: maximumCount)
-                    next = messages.isEmpty ? replayEnd : after
+                    if messages.isEmpty {
+                        // Only a damaged segment stops a read before the end: say what is skipped.
+                        logger.error(
+                            "MQTT journal: unreadable records skipped; the messages in them are lost",
+                            metadata: [
+                                "from": "\(next)", "to": "\(replayEnd)", "journal": "\(journal.directory)",
+                            ]
+                        )
+                        next = replayEnd
+                    } else {
+                        next = after
+                    }
                     if !messages.isEmpty { return .chunk(SourceChunk(elements: messages)) }
                 }
             }
