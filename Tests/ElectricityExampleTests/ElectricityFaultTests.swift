@@ -79,13 +79,31 @@ import Testing
     }
 
     @Test func twoBatchRunsOverOneFileWriteTheSameBytes() throws {
-        let generated = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID().uuidString).csv")
-            .path
-        #expect(try run(["generate", generated, "--days", "120"]).status == 0)
+        // Values with many digits, whose sums depend on the order they are added in (the real
+        // file's are like this; the generator's are whole numbers).
+        var lines: [String] = []
+        for day in 1...60 {
+            for hour in 0..<24 {
+                let time = String(
+                    format: "2021-%02d-%02dT%02d:00:00+0200",
+                    5 + (day - 1) / 30,
+                    (day - 1) % 30 + 1,
+                    hour
+                )
+                let values = (0..<8).map { column in
+                    String(
+                        format: "%.6f",
+                        Double((day * 7_919 + hour * 104_729 + column * 1_299_709) % 1_000_003) / 997.0
+                    )
+                }
+                lines.append(([time] + values + ["0"]).joined(separator: ","))
+            }
+        }
+        let file = try write(lines)
         var outputs: [[String: Data]] = []
         for _ in 0..<2 {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)").path
-            #expect(try run(["batch", generated, "--out", out]).status == 0)
+            #expect(try run(["batch", file, "--out", out]).status == 0)
             var files: [String: Data] = [:]
             for name in ["weeks.csv", "months.csv", "days.csv", "weeks.json", "months.json"] {
                 files[name] = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(name)"))
