@@ -39,7 +39,7 @@ import Testing
 
         // The first run makes the pipeline's persistent session, so that the broker keeps what is
         // published while the program is down.
-        let httpPort = try Self.freePort()
+        let httpPort = try LocalMosquitto.freePort()
         var program = try Self.startPipeline(
             data: data,
             broker: broker.port,
@@ -249,22 +249,6 @@ import Testing
         guard let curl = try? spawn("/usr/bin/curl", ["-sf", "-o", "/dev/null", url]) else { return false }
         curl.waitUntilExit()
         return curl.terminationStatus == 0
-    }
-
-    static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Publishes a probe until the capture has it: then the capture's subscription is in place.

@@ -63,17 +63,10 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         if await reader.stopReceiving() {
             // What the source already took from its broker is processed before the final
             // checkpoint, which then records the position after it.
-            drain: while true {
+            while true {
                 try Task.checkCancellation()
                 try await injectBarrierIfRequested()
-                switch try await read(&reader, batchSize) {
-                case .chunk(let chunk):
-                    try await push(chunk)
-                case .tick(let now):
-                    for user in clockUsers { try await user.tick(now: now) }
-                case .end:
-                    break drain
-                }
+                if try await readOnce() { break }
             }
         }
         if let checkpoints {
@@ -124,13 +117,6 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
         try await reader.checkpointCompleted(newest, position: position)
     }
 
-    /// Sends a chunk's rejected records to the error output and its elements downstream.
-    private func push(_ chunk: SourceChunk<Reader.Element>) async throws {
-        recordsIn.increment(by: Int64(chunk.elements.count + chunk.errors.count))
-        if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
-        try await downstream.process(Batch(elements: chunk.elements))
-    }
-
     func run() async throws {
         do {
             try await readUntilEndOrStop()
@@ -147,12 +133,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
             if stopSignal.isRequested { return try await stopGracefully() }
             try await injectBarrierIfRequested()
             try await reportCompletedCheckpoints()
-            switch try await read(&reader, batchSize) {
-            case .chunk(let chunk):
-                try await push(chunk)
-            case .tick(let now):
-                for user in clockUsers { try await user.tick(now: now) }
-            case .end:
+            if try await readOnce() {
                 // A checkpoint requested before the end gets this source's barrier; later ones
                 // record where the input ended and wait for nothing of this stage.
                 try await injectBarrierIfRequested()
@@ -162,6 +143,22 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
                 return
             }
         }
+    }
+
+    /// Reads once and sends what came downstream (or the clock's time to its users); returns
+    /// whether the reader said its input ended.
+    private func readOnce() async throws -> Bool {
+        switch try await read(&reader, batchSize) {
+        case .chunk(let chunk):
+            recordsIn.increment(by: Int64(chunk.elements.count + chunk.errors.count))
+            if !chunk.errors.isEmpty { try await errors.emit(chunk.errors) }
+            try await downstream.process(Batch(elements: chunk.elements))
+        case .tick(let now):
+            for user in clockUsers { try await user.tick(now: now) }
+        case .end:
+            return true
+        }
+        return false
     }
 }
 
