@@ -267,6 +267,7 @@ public final class KafkaPartitionedPipelines: Sendable {
         let control = CopyControl()
         let done = DispatchSemaphore(value: 0)
         let checkpoints = CheckpointConfiguration.every(checkpointInterval, in: checkpointPath(partition))
+        let origin = PartitionOrigin()
         let task = Task { [self] in
             var failures = 0
             while !Task.isCancelled {
@@ -275,7 +276,14 @@ public final class KafkaPartitionedPipelines: Sendable {
                     configuration: pipelineConfiguration
                 )
                 let records = pipeline.source(
-                    KafkaPartitionSource(partition: partition, client: client, queue: queue, logger: logger),
+                    KafkaPartitionSource(
+                        partition: partition,
+                        client: client,
+                        queue: queue,
+                        logger: logger,
+                        origin: origin,
+                        restarted: failures > 0
+                    ),
                     name: "kafka"
                 )
                 build(pipeline, records, partition)
