@@ -305,8 +305,15 @@ public final class KafkaPartitionedPipelines: Sendable {
                         ]
                     )
                     restarts.increment()
+                    // The wait ends early when the partition is revoked or the process stops: the
+                    // rebalance callback waits for this task.
+                    let until = ContinuousClock.now + delay
+                    while ContinuousClock.now < until, !Task.isCancelled, !control.isRevoked,
+                        !state.withLock({ $0.stopping })
+                    {
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
                     if control.isRevoked || state.withLock({ $0.stopping }) { break }
-                    try? await Task.sleep(for: delay)
                 }
             }
             done.signal()

@@ -427,4 +427,29 @@ import Testing
         // run() returns without an error: one copy's failure does not stop the process.
         await #expect(throws: Never.self) { try await run.value }
     }
+
+    /// A copy that fails at every run waits longer before each restart (1 s, 2 s, 4 s, 8 s …), but a
+    /// stop (like a revoke) ends the wait: `run()` returns at once, without an error.
+    @Test(.timeLimit(.minutes(1)))
+    func aStopDoesNotWaitForTheBackoffOfACopyThatKeepsFailing() async throws {
+        let directory = NSTemporaryDirectory() + "scale-out-backoff-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("events", partitions: Int(Self.partitions))
+        try Self.produce(cluster, steps: 0..<24)
+
+        let failure = Failure(times: .max, whenOpened: true)
+        let group = Self.minuteSums(cluster, directory, failure: failure)
+        let run = Task { try await group.run() }
+        defer { group.stop() }
+        // After the fourth failure the copy waits 8 s before its next run.
+        let failing = try await Self.wait(timeout: 40) { failure.failures >= 4 }
+        #expect(failing, "partition 1's copy failed \(failure.failures) times")
+        let stopping = ContinuousClock.now
+        group.stop()
+        await #expect(throws: Never.self) { try await run.value }
+        let took = ContinuousClock.now - stopping
+        #expect(took < .seconds(4), "stop took \(took)")
+    }
 }
