@@ -12,9 +12,12 @@ public enum KafkaLibrary {
     ///
     /// librdkafka before 2.1.0 (Debian bookworm has 2.0.2) reads that timeout as microseconds, so it
     /// waited a thousandth of what was asked and failed with "Timed out waiting for 1 remaining
-    /// partition seek(s) to finish"; those versions are given a thousand times the value.
+    /// partition seek(s) to finish"; those versions are given a thousand times the value, at most
+    /// `Int32.max` (a product that wrapped around would be negative: no wait at all). Zero and
+    /// negative values (no wait, wait forever) pass unchanged.
     static func timeout(_ milliseconds: Int32) -> Int32 {
-        rd_kafka_version() < 0x0201_0000
-            ? milliseconds.multipliedReportingOverflow(by: 1000).partialValue : milliseconds
+        guard rd_kafka_version() < 0x0201_0000, milliseconds > 0 else { return milliseconds }
+        let (product, overflow) = milliseconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? .max : product
     }
 }

@@ -1,6 +1,7 @@
 import CRdKafka
 import Logging
 import StreamKit
+import Synchronization
 
 /// One Kafka partition's records, read from the partition's own librdkafka queue: the source of
 /// each pipeline copy that ``KafkaPartitionedPipelines`` runs.
@@ -17,21 +18,37 @@ public struct KafkaPartitionSource: Source {
     let client: KafkaHandle
     let queue: PartitionQueue
     let logger: Logger
+    /// Where the copy's first run began reading since the assignment.
+    let origin: PartitionOrigin
+    /// Whether this run restarts a copy that failed.
+    let restarted: Bool
 
     /// Opens the reader.
     public func makeReader(context: SourceContext) async throws -> Reader {
-        Reader(source: self, tickInterval: context.tickInterval)
+        // A restarted copy reads again what the failed run read, unless it restores a checkpoint
+        // (which seeks further on): the queue is past those records, and the failed run's output
+        // after its last checkpoint was never committed.
+        Reader(source: self, tickInterval: context.tickInterval, rewind: restarted ? origin.offset : nil)
     }
 
     /// Reads the partition's queue on the pipeline's task.
     public struct Reader: SourceReader {
         let source: KafkaPartitionSource
         let tickInterval: Duration
+        /// The offset to seek to before the first read, when no checkpoint was restored.
+        var rewind: Int64?
         var next: Int64?
 
         /// Takes the records librdkafka fetched for the partition; a clock tick after the tick
         /// interval without data.
         public mutating func read(maximumCount: Int) async throws -> SourceRead<KafkaRecord> {
+            if let rewind {
+                source.logger.info(
+                    "restarted copy has no checkpoint; reading its partition again from where it began",
+                    metadata: ["partition": "\(source.partition)", "offset": "\(rewind)"]
+                )
+                try await seek(to: SourcePosition(["offset": rewind]))
+            }
             let deadline = ContinuousClock.now + tickInterval
             var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maximumCount)
             while true {
@@ -60,6 +77,7 @@ public struct KafkaPartitionSource: Source {
                         next = record.offset + 1
                         records.append(record)
                     }
+                    if let first = records.first { source.origin.record(first.offset) }
                     if !records.isEmpty { return .chunk(SourceChunk(elements: records)) }
                 }
                 if ContinuousClock.now >= deadline { return .tick(.now) }
@@ -76,6 +94,7 @@ public struct KafkaPartitionSource: Source {
         /// - Throws: ``StreamKitError`` when the seek fails three times.
         public mutating func seek(to position: SourcePosition) async throws {
             guard let offset = position.offsets["offset"] else { return }
+            rewind = nil
             var attempt = 0
             while true {
                 attempt += 1
@@ -130,6 +149,21 @@ public struct KafkaPartition: Sendable, Hashable, CustomStringConvertible {
 
     /// `topic/partition`.
     public var description: String { "\(topic)/\(partition)" }
+}
+
+/// The offset of the first record a partition's copy read since the partition was assigned: where
+/// a restarted copy that has no checkpoint to restore reads again from.
+final class PartitionOrigin: Sendable {
+    private let first = Mutex<Int64?>(nil)
+
+    var offset: Int64? { first.withLock { $0 } }
+
+    /// Keeps `offset` if it is the first one recorded.
+    func record(_ offset: Int64) {
+        first.withLock { first in
+            if first == nil { first = offset }
+        }
+    }
 }
 
 /// A partition's librdkafka queue, destroyed with its last reference.

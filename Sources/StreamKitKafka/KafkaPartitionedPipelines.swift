@@ -267,6 +267,7 @@ public final class KafkaPartitionedPipelines: Sendable {
         let control = CopyControl()
         let done = DispatchSemaphore(value: 0)
         let checkpoints = CheckpointConfiguration.every(checkpointInterval, in: checkpointPath(partition))
+        let origin = PartitionOrigin()
         let task = Task { [self] in
             var failures = 0
             while !Task.isCancelled {
@@ -275,7 +276,14 @@ public final class KafkaPartitionedPipelines: Sendable {
                     configuration: pipelineConfiguration
                 )
                 let records = pipeline.source(
-                    KafkaPartitionSource(partition: partition, client: client, queue: queue, logger: logger),
+                    KafkaPartitionSource(
+                        partition: partition,
+                        client: client,
+                        queue: queue,
+                        logger: logger,
+                        origin: origin,
+                        restarted: failures > 0
+                    ),
                     name: "kafka"
                 )
                 build(pipeline, records, partition)
@@ -297,8 +305,15 @@ public final class KafkaPartitionedPipelines: Sendable {
                         ]
                     )
                     restarts.increment()
+                    // The wait ends early when the partition is revoked or the process stops: the
+                    // rebalance callback waits for this task.
+                    let until = ContinuousClock.now + delay
+                    while ContinuousClock.now < until, !Task.isCancelled, !control.isRevoked,
+                        !state.withLock({ $0.stopping })
+                    {
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
                     if control.isRevoked || state.withLock({ $0.stopping }) { break }
-                    try? await Task.sleep(for: delay)
                 }
             }
             done.signal()
