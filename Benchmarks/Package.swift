@@ -25,6 +25,14 @@ let package = Package(
     targets: [
         // What the benchmark executables share: the thread their runner runs on.
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: swiftSettings),
+        // What the MQTT and IoT benchmarks share: a mosquitto broker of their own and the command-line
+        // clients, started with `posix_spawn`.
+        .target(
+            name: "MQTTBenchmarkSupport",
+            dependencies: [.product(name: "StreamKitMQTT", package: streamKitPackage)],
+            path: "Benchmarks/MQTTBenchmarkSupport",
+            swiftSettings: swiftSettings
+        ),
         // The core engine against hand-written loops: windowed aggregation and a stateless chain.
         .executableTarget(
             name: "CoreBenchmarks",
@@ -48,6 +56,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 "BenchmarkSupport",
+                "MQTTBenchmarkSupport",
                 .product(name: "StreamKit", package: streamKitPackage),
                 .product(name: "StreamKitMQTT", package: streamKitPackage),
             ],
@@ -79,6 +88,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 "BenchmarkSupport",
+                "MQTTBenchmarkSupport",
                 .product(name: "StreamKit", package: streamKitPackage),
                 .product(name: "StreamKitMQTT", package: streamKitPackage),
                 .product(name: "IoTExample", package: streamKitPackage),

@@ -57,6 +57,7 @@ final class MQTTConnection: Sendable {
     let tracksPublications: Bool
     let statistics: MQTTStatistics
     let onMessage: @Sendable (MQTTMessage) throws -> Void
+    let onBurst: @Sendable (Bool) -> Void
     let state = Mutex(State())
     private var logger: Logger { configuration.logger }
 
@@ -71,13 +72,17 @@ final class MQTTConnection: Sendable {
     ///   - onMessage: Called on the network thread for every message received. When it throws, the
     ///     message could not be kept: the connection is cut before its acknowledgement leaves (the
     ///     broker delivers it again) and stops.
+    ///   - onBurst: Called on the network thread with `true` before each round of reads (one
+    ///     `mosquitto_loop` and the packets already waiting on the socket) and with `false` after it,
+    ///     so that the receiver can hand the round's messages on together.
     init(
         configuration: MQTTConfiguration,
         subscriptions: [String] = [],
         subscriptionQoS: MQTTQoS = .atMostOnce,
         tracksPublications: Bool = false,
         statistics: MQTTStatistics,
-        onMessage: @escaping @Sendable (MQTTMessage) throws -> Void = { _ in }
+        onMessage: @escaping @Sendable (MQTTMessage) throws -> Void = { _ in },
+        onBurst: @escaping @Sendable (Bool) -> Void = { _ in }
     ) throws {
         try configuration.validate()
         for filter in subscriptions { try MQTTTopicFilter.validate(subscription: filter) }
@@ -95,6 +100,7 @@ final class MQTTConnection: Sendable {
         self.tracksPublications = tracksPublications
         self.statistics = statistics
         self.onMessage = onMessage
+        self.onBurst = onBurst
         statistics.attach(clientID: configuration.clientID, role: subscriptions.isEmpty ? "sink" : "source")
         do {
             try configure()
@@ -241,8 +247,10 @@ final class MQTTConnection: Sendable {
                 }
                 needsConnect = false
             }
+            onBurst(true)
             var code = mosquitto_loop(mosq, 100, 1)
             if code == MOSQ_ERR_SUCCESS.rawValue { code = readWaitingPackets(mosq) }
+            onBurst(false)
             if code != MOSQ_ERR_SUCCESS.rawValue {
                 markDisconnected()
                 if state.withLock({ $0.stopping }) { break }

@@ -35,6 +35,9 @@ final class MQTTInbox: @unchecked Sendable {
     private var closed = false
     /// A graceful stop is disconnecting: the network thread must not wait for room any more.
     private var draining = false
+    /// The network thread is reading a burst: a waiting reader is handed a full batch, or the
+    /// rest at ``endBurst()``.
+    private var inBurst = false
     let capacity: Int
     let dropsWhenFull: Bool
     let statistics: MQTTStatistics
@@ -71,7 +74,8 @@ final class MQTTInbox: @unchecked Sendable {
             return
         }
         buffer.append(Entry(message: message, end: end))
-        let handOver = takeForWaiter()
+        let handOver =
+            inBurst && buffer.count < Swift.min(capacity, waiter?.maximumCount ?? 0) ? nil : takeForWaiter()
         let waiting = buffer.count
         condition.unlock()
         statistics.update {
@@ -98,13 +102,31 @@ final class MQTTInbox: @unchecked Sendable {
         }
     }
 
-    /// Wakes a waiting reader with ``Take/tick``.
+    /// Wakes a waiting reader: with the messages held for the end of a burst, if any, else with
+    /// ``Take/tick``.
     func tick() {
         condition.lock()
         let waiting = waiter
         waiter = nil
+        let take: Take = if let waiting, !buffer.isEmpty { drain(waiting.maximumCount) } else { .tick }
         condition.unlock()
-        waiting?.continuation.resume(returning: .tick)
+        waiting?.continuation.resume(returning: take)
+    }
+
+    /// The network thread begins reading a burst of messages.
+    func beginBurst() {
+        condition.lock()
+        inBurst = true
+        condition.unlock()
+    }
+
+    /// The network thread has read the burst: a waiting reader gets what it holds.
+    func endBurst() {
+        condition.lock()
+        inBurst = false
+        let handOver = buffer.isEmpty ? nil : takeForWaiter()
+        condition.unlock()
+        if let handOver { handOver.continuation.resume(returning: handOver.take) }
     }
 
     /// Lets the network thread queue beyond the capacity, so that it never waits while a graceful

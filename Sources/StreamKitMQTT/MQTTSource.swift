@@ -111,7 +111,8 @@ public struct MQTTSource: Source {
             subscriptions: topics,
             subscriptionQoS: qos,
             statistics: statistics,
-            onMessage: { try inbox.put($0) }
+            onMessage: { try inbox.put($0) },
+            onBurst: { $0 ? inbox.beginBurst() : inbox.endBurst() }
         )
         do {
             try await connection.start()

@@ -13,6 +13,10 @@ import StreamKitMQTT
 /// and times from the first publication until every message is in the BI store (as a reading or a
 /// malformed row; the minute means, quality rows and raw archive are written alongside).
 ///
+/// The "CPU per reading" benchmarks (`cpuBenchmark`) run the same graph on a backlog waiting in
+/// the broker, so that the generator is not in the measured process, with QoS 0 and 1 and with
+/// and without the source's journal.
+///
 /// Run from this folder:
 ///
 /// ```sh
@@ -29,6 +33,11 @@ let benchmarks: @Sendable () -> Void = {
     iotBenchmark(sensors: 1_000, rounds: 300, qos: .atMostOnce)
     iotBenchmark(sensors: 10_000, rounds: 30, qos: .atMostOnce)
     iotBenchmark(sensors: 1_000, rounds: 300, qos: .atLeastOnce)
+    for qos in [MQTTQoS.atMostOnce, .atLeastOnce] {
+        for journal in [false, true] {
+            cpuBenchmark(sensors: 1_000, rounds: 300, qos: qos, journal: journal)
+        }
+    }
     for rate in [20, 35, 50, 75, 100] {
         latencyBenchmark(sensors: rate * 100, interval: .milliseconds(100), qos: .atMostOnce)
     }

@@ -1,5 +1,6 @@
 import Benchmark
 import Foundation
+import MQTTBenchmarkSupport
 import StreamKit
 import StreamKitMQTT
 import Synchronization

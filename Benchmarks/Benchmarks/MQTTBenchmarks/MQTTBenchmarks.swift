@@ -2,7 +2,9 @@ import Benchmark
 import Foundation
 
 /// The MQTT connector issue's benchmarks: decoding the IoT reading with `JSONDecoder` and with
-/// `FlatJSONDecoder`, and a StreamKit pipeline fed by a real mosquitto against `mosquitto_sub`.
+/// `FlatJSONDecoder`, a StreamKit pipeline fed by a real mosquitto against `mosquitto_sub`, and
+/// the MQTT source draining a backlog against `mosquitto_sub` draining the same one, at QoS 0 and
+/// 1, with and without the journal (`DrainBenchmarks`).
 ///
 /// The built-in `throughput` metric counts iterations per second, and an iteration here handles
 /// 100,000 or 200,001 messages, so the suite records its own `messages/s` metric.
@@ -15,6 +17,7 @@ import Foundation
 let benchmarks: @Sendable () -> Void = {
     DecodingBenchmarks.register()
     EndToEndBenchmarks.register()
+    DrainBenchmarks.register()
 }
 
 /// Messages handled per second in one iteration.

@@ -4,22 +4,28 @@ import StreamKitMQTT
 
 /// A mosquitto broker for the benchmarks, on a free loopback port, in a directory of its own.
 ///
-/// Unlike ``LocalMosquitto`` it configures unlimited queues, logs subscriptions (which
+/// Unlike ``LocalMosquitto`` it configures unlimited queues, queues QoS 0 messages for persistent
+/// sessions that are offline (so that a backlog can wait for a subscriber at either QoS), logs
+/// subscriptions (which
 /// ``waitForSubscription(clientID:)`` watches) and starts the command-line clients. Processes are started with
 /// `posix_spawn` and the default signal mask and dispositions, because the threads that run the
 /// benchmarks (like those that run tests) may block signals, and a child inherits the mask of the
 /// spawning thread.
-final class MosquittoBroker: Sendable {
-    let port: Int
-    let directory: String
-    let pid: pid_t
+public final class MosquittoBroker: Sendable {
+    /// The port it listens on, on 127.0.0.1.
+    public let port: Int
+    /// Its folder: configuration, log, and whatever a benchmark puts there (removed by ``stop()``).
+    public let directory: String
+    /// The broker's process.
+    public let pid: pid_t
 
     /// Starts `/usr/sbin/mosquitto` and waits until it accepts connections.
     ///
     /// The configuration lets QoS 1 messages queue without limit (`max_queued_messages`,
-    /// `max_inflight_messages 0`), so that the broker itself drops nothing, and logs subscriptions,
-    /// which ``waitForSubscription(clientID:)`` watches for.
-    init() throws {
+    /// `max_inflight_messages 0`), so that the broker itself drops nothing, keeps QoS 0 messages for
+    /// offline persistent sessions (`queue_qos0_messages`), and logs subscriptions, which
+    /// ``waitForSubscription(clientID:)`` watches for.
+    public init() throws {
         port = try LocalMosquitto.freePort()
         directory = NSTemporaryDirectory() + "streamkit-benchmark-mosquitto-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -31,6 +37,7 @@ final class MosquittoBroker: Sendable {
             "user root",
             "max_queued_messages 1000000",
             "max_inflight_messages 0",
+            "queue_qos0_messages true",
             "log_dest file \(directory)/mosquitto.log",
             "log_type error",
             "log_type warning",
@@ -49,17 +56,17 @@ final class MosquittoBroker: Sendable {
     }
 
     /// Stops the broker and removes its directory.
-    func stop() {
+    public func stop() {
         kill(pid, SIGTERM)
         _ = Self.wait(for: pid)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// The broker's log.
-    var log: String { (try? String(contentsOfFile: "\(directory)/mosquitto.log", encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: "\(directory)/mosquitto.log", encoding: .utf8)) ?? "" }
 
     /// Waits until the broker has logged a subscription of client `clientID`.
-    func waitForSubscription(clientID: String, timeout: TimeInterval = 20) throws {
+    public func waitForSubscription(clientID: String, timeout: TimeInterval = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !log.contains(" \(clientID) ") {
             guard Date() < deadline else {
@@ -71,7 +78,7 @@ final class MosquittoBroker: Sendable {
 
     /// Starts `executable` with the default signal mask and dispositions, its output discarded and
     /// its standard input read from `input` (or empty).
-    static func spawn(_ executable: String, _ arguments: [String], input: String? = nil) throws -> pid_t {
+    public static func spawn(_ executable: String, _ arguments: [String], input: String? = nil) throws -> pid_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -99,19 +106,35 @@ final class MosquittoBroker: Sendable {
     }
 
     /// Waits for process `pid` to end and returns its exit status (128 + the signal when killed).
-    static func wait(for pid: pid_t) -> Int32 {
+    public static func wait(for pid: pid_t) -> Int32 {
+        waitWithUsage(for: pid).status
+    }
+
+    /// Waits for process `pid` to end and returns its exit status (128 + the signal when killed)
+    /// and the CPU time (user and system) it used.
+    public static func waitWithUsage(for pid: pid_t) -> (status: Int32, cpu: Duration) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
         let signal = status & 0x7F
-        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+        return (signal == 0 ? (status >> 8) & 0xFF : 128 + signal, CPUTime.duration(of: usage))
     }
 
-    struct BrokerError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    /// A broker or client that did not start or did not do what it was asked.
+    public struct BrokerError: Error, CustomStringConvertible {
+        /// What went wrong.
+        public var message: String
+        /// ``message``.
+        public var description: String { message }
+
+        /// An error that says `message`.
+        public init(message: String) {
+            self.message = message
+        }
     }
 
-    static func accepts(port: Int) -> Bool {
+    /// Whether something accepts connections on 127.0.0.1 at `port`.
+    public static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
