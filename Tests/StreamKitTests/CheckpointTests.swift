@@ -16,7 +16,7 @@ final class UpsertTable: Sendable {
 final class ReadCounter: Sendable {
     private let value = Atomic<Int>(0)
     var count: Int { value.load(ordering: .relaxed) }
-    func add() { value.add(1, ordering: .relaxed) }
+    func add(_ count: Int = 1) { value.add(count, ordering: .relaxed) }
 }
 
 /// Collects log messages, to check what recovery reports.
@@ -337,5 +337,54 @@ final class LogCollector: Sendable {
         try await Self.build(input: input, table: table, read: ReadCounter(), slow: false).run(checkpoints: checkpoints)
         #expect(table.snapshot == expected.snapshot)
         #expect(expected.snapshot.count > 50)
+    }
+}
+
+/// A stop requested after every source has reached the end of its input: the run did not stop
+/// early, so it is marked finished, and a later start does not resume from an older checkpoint and
+/// write its results again.
+@Suite struct StopAfterTheEndTests {
+    /// A sink whose `finish` waits until the test lets it go.
+    struct HeldSink: Sink {
+        let reached = ReadCounter()
+        let release = ReadCounter()
+        let written = ReadCounter()
+
+        func makeWriter(context: SinkContext) async throws -> Writer { Writer(sink: self) }
+
+        final class Writer: SinkWriter {
+            let sink: HeldSink
+            init(sink: HeldSink) { self.sink = sink }
+            func write(_ batch: Batch<Reading>) async throws { sink.written.add(batch.count) }
+            func finish() async throws {
+                sink.reached.add()
+                while sink.release.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aStopRequestedAfterTheInputEndedStillMarksTheRunFinished() async throws {
+        let directory = TemporaryDirectory()
+        let checkpoints = CheckpointConfiguration(directory: directory.path + "/state", interval: .milliseconds(10))
+        let readings = (0..<500).map { reading("s\($0 % 5)", Double($0)) }
+        let sink = HeldSink()
+        let pipeline = Pipeline("stop-after-end", configuration: PipelineConfiguration(workers: 1))
+        pipeline.source(readings, name: "readings").sink(sink, name: "held")
+        let run = Task { try await pipeline.run(checkpoints: checkpoints) }
+        while sink.reached.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // Every reading is through; the stop comes while the run is finishing.
+        pipeline.stop()
+        sink.release.add()
+        try await run.value
+        #expect(sink.written.count == 500)
+        #expect(FileManager.default.fileExists(atPath: checkpoints.directory + "/FINISHED"))
+
+        let again = HeldSink()
+        again.release.add()
+        let second = Pipeline("stop-after-end", configuration: PipelineConfiguration(workers: 1))
+        second.source(readings, name: "readings").sink(again, name: "held")
+        try await second.run(checkpoints: checkpoints)
+        #expect(again.written.count == 0)
     }
 }

@@ -340,8 +340,10 @@ struct ExecutionPlan: Sendable {
             )
         }
         try await run(store: store, restored: restored)
-        if let configuration, !stopSignal.isRequested {
+        if let configuration, !stopSignal.anySourceStoppedEarly {
             // The input is exhausted and every result written: a later start has nothing to resume.
+            // (Also when a stop was requested after every source had reached its end: the run did
+            // not stop early, and resuming from an older checkpoint would write its results again.)
             try DurableFile.write(Data("\(store?.completed ?? 0)\n".utf8), to: "\(configuration.directory)/FINISHED")
         }
     }

@@ -60,6 +60,7 @@ final class SourceStage<Reader: SourceReader>: StageRunner {
     /// completes, and lets the operators downstream commit; no final watermark is sent, so the
     /// open windows wait in the checkpoint for the next run.
     private func stopGracefully() async throws {
+        stopSignal.sourceStoppedEarly()
         if await reader.stopReceiving() {
             // What the source already took from its broker is processed before the final
             // checkpoint, which then records the position after it.
