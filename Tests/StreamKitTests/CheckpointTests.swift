@@ -263,7 +263,8 @@ final class LogCollector: Sendable {
             pipeline.source(JSONLinesSource<Reading>(path: input), name: "readings")
                 .eventTime({ $0.time }, watermark: .boundedOutOfOrderness(.seconds(5)), name: "event-time")
                 .map(name: "pace") { reading in
-                    if slow { usleep(2_000) }  // 12 s for the input: the stop comes long before the end, even on a busy machine
+                    // 12 s for the input: the stop comes long before the end, even on a busy machine.
+                    if slow { usleep(2_000) }
                     return reading
                 }
                 .sink(
