@@ -166,7 +166,11 @@ import Testing
 
         var running: [Member] = []
         var everyone: [Member] = []
-        defer { for member in running { kill(member.process.processIdentifier, SIGKILL) } }
+        // Only members still running: the pid of a process that has exited may belong to another
+        // test's process by now (pid_max is 32768 here).
+        defer {
+            for member in running where member.process.isRunning { kill(member.process.processIdentifier, SIGKILL) }
+        }
         var started = 0
         func start() throws {
             started += 1

@@ -8,7 +8,7 @@ import Testing
 /// The MQTT source's journal: records read back as written across segments, a record cut short or
 /// damaged by a crash removed when the journal opens, segments deleted only behind a position,
 /// and a source that replays, after a crash, what it had taken from the broker and not checkpointed.
-@Suite struct MQTTJournalTests {
+@Suite(.serialized) struct MQTTJournalTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
     let logger = Logger(label: "test")
 
