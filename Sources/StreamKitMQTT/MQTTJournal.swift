@@ -102,7 +102,15 @@ final class MQTTJournal: Sendable {
     /// - Throws: ``StreamKitError`` (`io`) when the write fails; the journal then refuses every
     ///   later record.
     func append(_ message: MQTTMessage) throws -> Int64 {
-        let topic = Array(message.topic.utf8)
+        // The topic's UTF-8 bytes in place (a native string stores them contiguously): no array
+        // per message on the network thread.
+        var topic = message.topic
+        return try topic.withUTF8 { topic in
+            try append(topic: UnsafeRawBufferPointer(topic), message: message)
+        }
+    }
+
+    private func append(topic: UnsafeRawBufferPointer, message: MQTTMessage) throws -> Int64 {
         let bodySize = 12 + topic.count + message.payload.count
         return try withUnsafeTemporaryAllocation(byteCount: Self.headerSize + bodySize, alignment: 8) { record in
             record.storeBytes(of: UInt32(bodySize).littleEndian, toByteOffset: 0, as: UInt32.self)
@@ -114,14 +122,13 @@ final class MQTTJournal: Sendable {
                 toByteOffset: 18,
                 as: UInt16.self
             )
-            var offset = 20
-            for bytes in [topic, message.payload] {
-                bytes.withUnsafeBytes { source in
-                    if let base = source.baseAddress {
-                        (record.baseAddress! + offset).copyMemory(from: base, byteCount: source.count)
-                    }
+            if let base = topic.baseAddress {
+                (record.baseAddress! + 20).copyMemory(from: base, byteCount: topic.count)
+            }
+            message.payload.withUnsafeBytes { payload in
+                if let base = payload.baseAddress {
+                    (record.baseAddress! + 20 + topic.count).copyMemory(from: base, byteCount: payload.count)
                 }
-                offset += bytes.count
             }
             let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: record[Self.headerSize...]))
             record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
