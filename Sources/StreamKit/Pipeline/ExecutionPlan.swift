@@ -20,6 +20,9 @@ struct ExecutionPlan: Sendable {
 
     let graph: PipelineGraph
     let configuration: PipelineConfiguration
+    /// How many workers run the keyed part: the configuration's number, or the one chosen from the
+    /// graph (see ``PipelineConfiguration/workers``).
+    let workers: Int
     let pipelineName: String
     let stopSignal: StopSignal
     private(set) var stages: [Stage] = []
@@ -38,6 +41,9 @@ struct ExecutionPlan: Sendable {
         self.stopSignal = stopSignal
         self.graph = graph
         self.configuration = configuration
+        let sourceTasks = graph.nodes.filter { $0.role == .source }.reduce(0) { $0 + $1.partitions }
+        self.workers =
+            configuration.workers ?? max(1, min(sourceTasks, ProcessInfo.processInfo.activeProcessorCount))
         self.pipelineName = pipelineName
         self.consumers = graph.consumers()
         try validate()
@@ -104,7 +110,7 @@ struct ExecutionPlan: Sendable {
                 newStage(entry: node.id, instances: node.partitions)
             case .merge:
                 newStage(entry: node.id, instances: 1)
-            case .keyBy where configuration.workers > 1 || stages[stageOf[node.inputs[0].node]].instances > 1:
+            case .keyBy where workers > 1 || stages[stageOf[node.inputs[0].node]].instances > 1:
                 if let window = twoStepWindow(after: node) {
                     // The key-by stays in the partitions' tasks, where the window's local step
                     // runs; the exchange carries partial aggregates to the global step.
@@ -113,10 +119,10 @@ struct ExecutionPlan: Sendable {
                 } else {
                     // Keyed state is split by key among the workers, never by the partition an
                     // element came from: the keyed part starts a stage of its own behind an exchange.
-                    newStage(entry: node.id, instances: configuration.workers)
+                    newStage(entry: node.id, instances: workers)
                 }
             case .keyed where twoStepWindows.contains(node.id):
-                newStage(entry: node.id, instances: configuration.workers)
+                newStage(entry: node.id, instances: workers)
             default:
                 let inputStage = stageOf[node.inputs[0].node]
                 let inputInstances = stages[inputStage].instances
@@ -365,7 +371,7 @@ struct ExecutionPlan: Sendable {
         configuration.logger.debug(
             "starting pipeline",
             metadata: [
-                "pipeline": "\(pipelineName)", "stages": "\(stages.count)", "workers": "\(configuration.workers)",
+                "pipeline": "\(pipelineName)", "stages": "\(stages.count)", "workers": "\(workers)",
             ]
         )
         do {

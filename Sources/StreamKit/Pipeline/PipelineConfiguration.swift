@@ -3,9 +3,16 @@ import Logging
 
 /// How a ``Pipeline`` runs: parallelism, batch size, queue sizes and logging.
 public struct PipelineConfiguration: Sendable {
-    /// How many workers run the keyed part of the graph (after ``DataStream/key(name:by:)-(_,(Element)->Key)``).
-    /// The default is the number of cores.
-    public var workers: Int
+    /// How many workers run the keyed part of the graph (after ``DataStream/key(name:by:)-(_,(Element)->Key)``);
+    /// `nil` (the default) lets the pipeline choose from its graph.
+    ///
+    /// The rule for `nil`: as many workers as the sources have tasks (one per partition, see
+    /// ``Pipeline/source(partitions:name:)``), at most one per core. Behind one unpartitioned
+    /// source that is one worker: a single reader cannot feed two workers faster than it feeds
+    /// one, and for windows and light keyed functions the exchange between them costs more than the
+    /// work it spreads. Set a number when the keyed work per element is heavy (a costly
+    /// ``KeyedProcessFunction``), so that spreading it pays.
+    public var workers: Int?
     /// How many elements sources read per batch.
     public var batchSize: Int
     /// How many batches may wait in the queue in front of each worker before its producers wait.
@@ -20,7 +27,7 @@ public struct PipelineConfiguration: Sendable {
 
     /// Creates a configuration; every setting has a default.
     public init(
-        workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        workers: Int? = nil,
         batchSize: Int = 4096,
         channelCapacity: Int = 16,
         tickInterval: Duration = .milliseconds(100),
@@ -36,7 +43,9 @@ public struct PipelineConfiguration: Sendable {
     /// The mistakes in this configuration, as messages that say what to change.
     func problems() -> [String] {
         var problems: [String] = []
-        if workers < 1 { problems.append("workers is \(workers): use at least 1") }
+        if let workers, workers < 1 {
+            problems.append("workers is \(workers): use at least 1, or nil to let the pipeline choose")
+        }
         if batchSize < 1 { problems.append("batchSize is \(batchSize): use at least 1 (4096 is a good default)") }
         if channelCapacity < 1 { problems.append("channelCapacity is \(channelCapacity): use at least 1") }
         if tickInterval <= .zero { problems.append("tickInterval is \(tickInterval): use a positive duration") }

@@ -5,8 +5,8 @@ protocol LineDecoder {
     associatedtype Element: Sendable
     /// Reads the header line, for formats that have one.
     mutating func header(_ line: UnsafeBufferPointer<UInt8>) throws
-    /// Decodes one line.
-    func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element
+    /// Decodes one line (mutating, so that a decoder may keep scratch space between lines).
+    mutating func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element
     /// Whether the first line is a header.
     var hasHeader: Bool { get }
 }
@@ -45,14 +45,10 @@ struct LineFileReader<Decoder: LineDecoder>: SourceReader {
         }
         if decoder.hasHeader && offset > 0 {
             lines.seek(offset: 0, lineNumber: 1)
-            var decoder = self.decoder
-            var failure: (any Error)?
-            _ = try lines.nextLine { header, _ -> Bool in
-                do { try decoder.header(header) } catch { failure = error }
-                return true
+            guard let (header, _) = try lines.nextLine() else {
+                throw StreamKitError(code: .decoding, message: "'\(lines.path)' is empty: a CSV file needs a header line")
             }
-            if let failure { throw failure }
-            self.decoder = decoder
+            try decoder.header(header)
             headerRead = true
         }
         lines.seek(offset: offset, lineNumber: line)
@@ -63,45 +59,24 @@ struct LineFileReader<Decoder: LineDecoder>: SourceReader {
         var errors: [ErrorRecord] = []
         elements.reserveCapacity(maximumCount)
         let path = lines.path
-        let origin = self.origin
-        var decoder = self.decoder
         if decoder.hasHeader && !headerRead {
             headerRead = true
-            var failure: (any Error)?
-            let found = try lines.nextLine { line, _ -> Bool in
-                do { try decoder.header(line) } catch { failure = error }
-                return true
-            }
-            self.decoder = decoder
-            if found == nil {
+            guard let (header, _) = try lines.nextLine() else {
                 throw StreamKitError(code: .decoding, message: "'\(path)' is empty: a CSV file needs a header line")
             }
-            if let failure { throw failure }
+            try decoder.header(header)
         }
-        while elements.count < maximumCount {
-            let more = try lines.nextLine { line, number -> Bool in
-                if line.isEmpty { return true }
-                do {
-                    elements.append(try decoder.decode(line))
-                } catch {
-                    errors.append(
-                        ErrorRecord(
-                            origin: origin,
-                            reason: describe(error),
-                            raw: Array(line),
-                            location: path,
-                            line: number
-                        )
-                    )
-                }
-                return true
+        while elements.count + errors.count < maximumCount, let (line, number) = try lines.nextLine() {
+            if line.isEmpty { continue }
+            do {
+                elements.append(try decoder.decode(line))
+            } catch {
+                errors.append(
+                    ErrorRecord(origin: origin, reason: describe(error), raw: Array(line), location: path, line: number)
+                )
             }
-            if more == nil { break }
         }
-        if elements.isEmpty && errors.isEmpty {
-            lines.close()
-            return .end
-        }
+        if elements.isEmpty && errors.isEmpty { return .end }
         return .chunk(SourceChunk(elements: elements, errors: errors))
     }
 }

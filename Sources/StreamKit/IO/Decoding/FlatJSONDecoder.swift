@@ -92,6 +92,16 @@ public struct FlatJSONDecoder: Sendable {
         if let decoded { return decoded }
         return try decode(type, from: Array(bytes))
     }
+
+    /// The underlying error of the `typeMismatch` thrown when a type reads a nested object or array.
+    struct NestedValue: Error {}
+
+    /// Whether `error` says that the type reads a nested object or array, which `JSONDecoder`
+    /// decodes: the payload may be valid, but not for this decoder.
+    static func isNestedValueError(_ error: DecodingError) -> Bool {
+        guard case .typeMismatch(_, let context) = error else { return false }
+        return context.underlyingError is NestedValue
+    }
 }
 
 // MARK: - Scanning
@@ -729,7 +739,8 @@ struct FlatJSONReader {
                     codingPath: path,
                     debugDescription:
                         "Expected to decode \(type) but found \(field.kind.name): FlatJSONDecoder decodes "
-                        + "flat objects only, use JSONDecoder for nested JSON."
+                        + "flat objects only, use JSONDecoder for nested JSON.",
+                    underlyingError: FlatJSONDecoder.NestedValue()
                 )
             )
         case .null:
@@ -772,27 +783,8 @@ struct FlatJSONReader {
         guard let index, field(index).kind == .number else { throw mismatch(I.self, at: index, path: path()) }
         let field = field(index)
         if field.isInteger {
-            var position = field.valueStart
-            let negative = bytes[position] == UInt8(ascii: "-")
-            if negative { position += 1 }
-            var magnitude: UInt64 = 0
-            var overflow = false
-            while position < field.valueEnd {
-                let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times10.addingReportingOverflow(UInt64(bytes[position] &- UInt8(ascii: "0")))
-                magnitude = sum
-                overflow = overflow || o1 || o2
-                position += 1
-            }
-            if !overflow {
-                if !negative {
-                    if magnitude <= UInt64(I.max) { return I(magnitude) }
-                } else if magnitude == 0 {
-                    return 0
-                } else if I.isSigned && magnitude - 1 <= UInt64(I.max) {
-                    // Two's complement of the magnitude, truncated to the width of I: -magnitude.
-                    return I(truncatingIfNeeded: 0 &- magnitude)
-                }
+            if let value = FieldText.integer(I.self, bytes + field.valueStart, field.valueEnd - field.valueStart) {
+                return value
             }
         } else {
             // A fraction or an exponent: accepted when the number is a whole number that fits, as
@@ -811,7 +803,9 @@ struct FlatJSONReader {
     func double(at index: Int?, path: @autoclosure () -> [any CodingKey]) throws -> Double {
         guard let index, field(index).kind == .number else { throw mismatch(Double.self, at: index, path: path()) }
         let field = field(index)
-        if let value = fastDouble(field) { return value }
+        if let value = FieldText.fastDouble(bytes + field.valueStart, field.valueEnd - field.valueStart) {
+            return value
+        }
         guard let value = Double(text(field)), value.isFinite else {
             throw DecodingError.dataCorrupted(
                 DecodingError.Context(
@@ -835,64 +829,6 @@ struct FlatJSONReader {
             )
         }
         return value
-    }
-
-    /// Powers of ten that are exact doubles.
-    private static let powersOfTen: [Double] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-        1e18, 1e19, 1e20, 1e21, 1e22,
-    ]
-
-    /// The number as a double when one exact multiplication or division gives it: at most 19
-    /// significant digits, a mantissa below 2^53 and a decimal exponent within ±22, so that both
-    /// operands are exact and IEEE arithmetic rounds the result correctly (Clinger's fast path).
-    /// `nil` for the rest, which the standard library parses.
-    private func fastDouble(_ field: FlatJSONField) -> Double? {
-        var position = field.valueStart
-        let end = field.valueEnd
-        let negative = bytes[position] == UInt8(ascii: "-")
-        if negative { position += 1 }
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var exponent = 0
-        while position < end, bytes[position] &- UInt8(ascii: "0") < 10 {
-            mantissa = mantissa &* 10 &+ UInt64(bytes[position] &- UInt8(ascii: "0"))
-            if mantissa != 0 { digits += 1 }
-            position += 1
-        }
-        if position < end && bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            while position < end, bytes[position] &- UInt8(ascii: "0") < 10 {
-                mantissa = mantissa &* 10 &+ UInt64(bytes[position] &- UInt8(ascii: "0"))
-                if mantissa != 0 { digits += 1 }
-                exponent -= 1
-                position += 1
-            }
-        }
-        guard digits <= 19 else { return nil }
-        if position < end {  // an exponent
-            position += 1
-            var exponentNegative = false
-            if bytes[position] == UInt8(ascii: "-") || bytes[position] == UInt8(ascii: "+") {
-                exponentNegative = bytes[position] == UInt8(ascii: "-")
-                position += 1
-            }
-            var written = 0
-            while position < end {
-                written = written * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
-                if written > 1000 { return nil }
-                position += 1
-            }
-            exponent += exponentNegative ? -written : written
-        }
-        guard mantissa <= 1 << 53, (-22...22).contains(exponent) else { return nil }
-        var value = Double(mantissa)
-        if exponent >= 0 {
-            value *= Self.powersOfTen[exponent]
-        } else {
-            value /= Self.powersOfTen[-exponent]
-        }
-        return negative ? -value : value
     }
 
     /// The raw text of a field's value.
@@ -977,7 +913,7 @@ struct FlatJSONReader {
         case .string where !field.valueEscaped:
             let start = bytes + field.valueStart
             let length = field.valueEnd - field.valueStart
-            if let timestamp = Self.commonISO8601(start, length) { return timestamp }
+            if let timestamp = FieldText.commonISO8601(start, length) { return timestamp }
             let text = UnsafeBufferPointer(start: start, count: length)
             if case .success(let timestamp) = Timestamp.parseISO8601(text) { return timestamp }
             return nil
@@ -995,53 +931,6 @@ struct FlatJSONReader {
         default:
             return nil
         }
-    }
-
-    /// The most common ISO 8601 layout, `YYYY-MM-DDTHH:MM:SS`, with an optional fraction and an
-    /// optional `Z`, parsed with fixed offsets; `nil` for anything else (offsets, a missing second,
-    /// invalid text), which `Timestamp.parseISO8601` then parses or rejects. For the text it
-    /// accepts, the result is the same as `Timestamp.parseISO8601`'s (a test checks this).
-    static func commonISO8601(_ text: UnsafePointer<UInt8>, _ length: Int) -> Timestamp? {
-        guard length >= 19,
-            text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"),
-            text[10] == UInt8(ascii: "T") || text[10] == UInt8(ascii: " "),
-            text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":")
-        else { return nil }
-        // Each digit minus '0' is below 10; any other byte makes the subtraction wrap above 9.
-        var invalid: UInt8 = 0
-        @inline(__always) func digits2(_ offset: Int) -> Int {
-            let high = text[offset] &- UInt8(ascii: "0")
-            let low = text[offset + 1] &- UInt8(ascii: "0")
-            invalid |= (high > 9 ? 1 : 0) | (low > 9 ? 1 : 0)
-            return Int(high) &* 10 &+ Int(low)
-        }
-        let year = digits2(0) &* 100 &+ digits2(2)
-        let month = digits2(5)
-        let day = digits2(8)
-        let hour = digits2(11)
-        let minute = digits2(14)
-        let second = digits2(17)
-        guard invalid == 0, month >= 1, month <= 12, day >= 1, day <= Timestamp.daysInMonth(year: year, month: month),
-            hour <= 23, minute <= 59, second <= 60
-        else { return nil }
-        var index = 19
-        var micros = 0
-        if index < length && (text[index] == UInt8(ascii: ".") || text[index] == UInt8(ascii: ",")) {
-            index += 1
-            let first = index
-            // Up to six digits count (microseconds); more are read and ignored.
-            while index < length, text[index] &- UInt8(ascii: "0") < 10 {
-                if index &- first < 6 { micros = micros &* 10 &+ Int(text[index] &- UInt8(ascii: "0")) }
-                index += 1
-            }
-            guard index > first else { return nil }
-            for _ in Swift.min(index &- first, 6)..<6 { micros = micros &* 10 }
-        }
-        if index < length && (text[index] == UInt8(ascii: "Z") || text[index] == UInt8(ascii: "z")) { index += 1 }
-        guard index == length else { return nil }
-        let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
-        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-        return Timestamp(microseconds: seconds * 1_000_000 + Int64(micros))
     }
 
     private func data(at index: Int, path: @autoclosure () -> [any CodingKey]) throws -> Data {

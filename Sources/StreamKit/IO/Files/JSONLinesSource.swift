@@ -2,8 +2,11 @@ import Foundation
 
 /// A source that reads a JSON Lines file: one JSON value per line, decoded into `Element`.
 ///
-/// A line that does not decode goes to the source's ``DataStream/errors`` output with the file, the
-/// line number, the reason and the raw text; the rest of the file is read on.
+/// Lines are decoded by ``FlatJSONDecoder`` (the fast path, for flat objects) and, when `Element`
+/// reads nested objects or arrays, by Foundation's `JSONDecoder`. A line that does not decode (not
+/// JSON, bytes that are not UTF-8, a number that is not finite such as `1e999`, a missing field)
+/// goes to the source's ``DataStream/errors`` output with the file, the line number, the reason and
+/// the raw text, as in ``CSVSource``; the rest of the file is read on.
 ///
 /// ```swift
 /// let readings = pipeline.source(JSONLinesSource<Reading>(path: "readings.jsonl"))
@@ -46,11 +49,27 @@ public struct JSONLinesSource<Element: Decodable & Sendable>: Source {
     }
 }
 
+/// Decodes a line with ``FlatJSONDecoder``, and with Foundation's `JSONDecoder` when the element
+/// reads a nested object or array (which the flat decoder does not decode): both are equally strict
+/// about the JSON itself (UTF-8, the number grammar, finite numbers), so a line is accepted or
+/// rejected the same way whichever decodes it.
 struct JSONLineDecoder<Element: Decodable & Sendable>: LineDecoder {
-    let decoder = JSONDecoder()
     var hasHeader: Bool { false }
+    /// Set once a line needed `JSONDecoder`: the element has nested values, and every later line
+    /// goes straight to it. Lines that are arrays go to it too.
+    private var nested = false
+    private let flat = FlatJSONDecoder()
+
     mutating func header(_ line: UnsafeBufferPointer<UInt8>) throws {}
-    func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element {
-        try decoder.decode(Element.self, from: Data(buffer: line))
+
+    mutating func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element {
+        if !nested && line.first(where: { $0 != 0x20 && $0 != 0x09 }) != UInt8(ascii: "[") {
+            do {
+                return try flat.decode(Element.self, from: UnsafeRawBufferPointer(line))
+            } catch let error as DecodingError where FlatJSONDecoder.isNestedValueError(error) {
+                nested = true
+            }
+        }
+        return try JSONDecoder().decode(Element.self, from: Data(buffer: line))
     }
 }
