@@ -82,6 +82,25 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark")
             ]
         ),
+        // The C references of the file benchmarks: the workload written as CSV and JSON Lines, and
+        // the plain C loop (fgets, strtol, strtod and the same windowing) over the CSV.
+        .target(name: "FileReference", path: "Benchmarks/FileReference"),
+        // StreamKit's CSV and JSON Lines sources into the canonical window, each paired with the C
+        // loop over the same file in the same iteration.
+        .executableTarget(
+            name: "FileBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                "BenchmarkSupport",
+                "FileReference",
+                .product(name: "StreamKit", package: streamKitPackage),
+            ],
+            path: "Benchmarks/FileBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
         // The IoT example's whole graph, from mosquitto to the raw archive and the SQLite BI store.
         .executableTarget(
             name: "IoTBenchmarks",

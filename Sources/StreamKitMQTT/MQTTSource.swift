@@ -5,7 +5,7 @@ import StreamKit
 /// A source that subscribes to topics on an MQTT broker.
 ///
 /// Each element is an ``MQTTMessage``: topic, payload bytes, QoS and the time it was received.
-/// `decoding(_:decoder:)` turns the payloads into a `Decodable` type in one call, and sends a
+/// `decoding(_:)` turns the payloads into a `Decodable` type in one call, and sends a
 /// payload that does not decode to the stream's error output with the topic, the reason and the
 /// raw bytes.
 ///
@@ -279,7 +279,7 @@ public struct MQTTSource: Source {
     }
 }
 
-/// An ``MQTTSource`` whose payloads are decoded as they are read (see `MQTTSource.decoding(_:decoder:)`).
+/// An ``MQTTSource`` whose payloads are decoded as they are read (see `MQTTSource.decoding(_:)`).
 public typealias MQTTDecodingSource<Element: Sendable> = DecodingSource<MQTTSource, Element>
 
 extension DecodingSource where Base == MQTTSource {

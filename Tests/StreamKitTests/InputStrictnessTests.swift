@@ -27,22 +27,22 @@ import Testing
         BadLine(
             csv: Array("s1,\(time),1e999".utf8),
             json: Array(#"{"sensor":"s1","time":"\#(time)","value":1e999}"#.utf8),
-            csvReason: "not a finite number"
+            csvReason: "expected a finite number"
         ),
         BadLine(
             csv: Array("s1,\(time),-1e999".utf8),
             json: Array(#"{"sensor":"s1","time":"\#(time)","value":-1e999}"#.utf8),
-            csvReason: "not a finite number"
+            csvReason: "expected a finite number"
         ),
         BadLine(
             csv: Array("s1,\(time),nan".utf8),
             json: Array(#"{"sensor":"s1","time":"\#(time)","value":nan}"#.utf8),
-            csvReason: "not a finite number"
+            csvReason: "expected a finite number"
         ),
         BadLine(
             csv: Array("s1,\(time),inf".utf8),
             json: Array(#"{"sensor":"s1","time":"\#(time)","value":"inf"}"#.utf8),
-            csvReason: "not a finite number"
+            csvReason: "expected a finite number"
         ),
         BadLine(
             csv: Array("s1,\(time)".utf8),
@@ -84,18 +84,6 @@ import Testing
         return (path, badLines)
     }
 
-    func run<S: Source>(_ source: S) async throws -> (elements: [Reading], errors: [ErrorRecord])
-    where S.Element == Reading {
-        let pipeline = Pipeline("strict", configuration: PipelineConfiguration(workers: 1, batchSize: 3))
-        let elements = CollectingSink<Reading>()
-        let errors = CollectingSink<ErrorRecord>()
-        let stream = pipeline.source(source, name: "input")
-        stream.sink(elements)
-        stream.errors.sink(errors)
-        try await pipeline.run()
-        return (elements.elements, errors.elements)
-    }
-
     @Test func csvRejectsInvalidUTF8NulNonFiniteNumbersAndWrongColumnCountsWithLineAndReason() async throws {
         let directory = TemporaryDirectory()
         let (path, badLines) = Self.file(
@@ -105,7 +93,7 @@ import Testing
             good: { "good\($0),\(Self.time),\($0)" },
             bad: Self.bad.map(\.csv)
         )
-        let (elements, errors) = try await run(CSVSource<Reading>(path: path))
+        let (elements, errors) = try await readToEnd(CSVSource<Reading>(path: path), batchSize: 3)
         #expect(elements.map(\.sensor) == (0...Self.bad.count).map { "good\($0)" })
         #expect(elements.allSatisfy { $0.value.isFinite })
         #expect(errors.map(\.line) == badLines)
@@ -125,7 +113,7 @@ import Testing
             good: { #"{"sensor":"good\#($0)","time":"\#(Self.time)","value":\#($0)}"# },
             bad: Self.bad.map(\.json)
         )
-        let (elements, errors) = try await run(JSONLinesSource<Reading>(path: path))
+        let (elements, errors) = try await readToEnd(JSONLinesSource<Reading>(path: path), batchSize: 3)
         #expect(elements.map(\.sensor) == (0...Self.bad.count).map { "good\($0)" })
         #expect(elements.allSatisfy { $0.value.isFinite })
         #expect(errors.map(\.line) == badLines)
@@ -144,7 +132,7 @@ import Testing
             contents: Data(Array("sensor,ti".utf8) + [0xFF] + Array("me,value\ns1,\(Self.time),1\n".utf8))
         )
         await #expect {
-            try await run(CSVSource<Reading>(path: path))
+            try await readToEnd(CSVSource<Reading>(path: path), batchSize: 3)
         } throws: { error in
             (error as? StreamKitError)?.message.contains("not UTF-8") == true
         }

@@ -107,3 +107,18 @@ func runAndStop(
     pipeline.stop()
     try await run.value
 }
+
+/// Runs a pipeline of `source` alone to the end of its input; returns its elements and the records
+/// of its error output.
+func readToEnd<S: Source>(_ source: S, batchSize: Int = 4096) async throws -> (
+    elements: [S.Element], errors: [ErrorRecord]
+) {
+    let pipeline = Pipeline("read-to-end", configuration: PipelineConfiguration(batchSize: batchSize))
+    let elements = CollectingSink<S.Element>()
+    let errors = CollectingSink<ErrorRecord>()
+    let stream = pipeline.source(source, name: "input")
+    stream.sink(elements)
+    stream.errors.sink(errors)
+    try await pipeline.run()
+    return (elements.elements, errors.elements)
+}

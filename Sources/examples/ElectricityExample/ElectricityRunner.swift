@@ -80,11 +80,20 @@ public enum ElectricityRunner {
             return ([header] + rows.map { $0.map(field).joined(separator: ",") }).joined(separator: "\n") + "\n"
         }
 
-        func attach(_ outputs: ElectricityGraph.Outputs) {
-            outputs.days.sink(days, name: "days-table")
-            outputs.weeks.sink(weeks, name: "weeks-table")
-            outputs.months.sink(months, name: "months-table")
-            outputs.spikes.sink(spikes, name: "spikes-table")
+        /// Attaches the tables to the graph's outputs; with `savingEachBatch` false (a batch run) each
+        /// table's files are written once, when the input ends.
+        func attach(_ outputs: ElectricityGraph.Outputs, savingEachBatch: Bool = true) {
+            if savingEachBatch {
+                outputs.days.sink(days, name: "days-table")
+                outputs.weeks.sink(weeks, name: "weeks-table")
+                outputs.months.sink(months, name: "months-table")
+                outputs.spikes.sink(spikes, name: "spikes-table")
+            } else {
+                outputs.days.sink(days.finalSink, name: "days-table")
+                outputs.weeks.sink(weeks.finalSink, name: "weeks-table")
+                outputs.months.sink(months.finalSink, name: "months-table")
+                outputs.spikes.sink(spikes.finalSink, name: "spikes-table")
+            }
             outputs.rejected.sink(rejected, name: "rejected")
             outputs.late.sink(late, name: "late-table")
         }
@@ -104,7 +113,7 @@ public enum ElectricityRunner {
                 return line
             }
         }
-        tables.attach(ElectricityGraph.build(lines: stream))
+        tables.attach(ElectricityGraph.build(lines: stream), savingEachBatch: false)
         try await pipeline.run()
         try tables.writeSummaries()
     }

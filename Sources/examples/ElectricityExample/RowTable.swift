@@ -9,7 +9,9 @@ public typealias PeriodTable = RowTable<PeriodRow>
 public typealias SpikeTable = RowTable<SpikeRow>
 
 /// A sink that keeps the latest row of each key (a correction re-emits a period or re-judges an
-/// hour) and writes the table as CSV and JSON after every batch, in the rows' order.
+/// hour) and writes the table as CSV and JSON, in the rows' order: after every batch that changed
+/// it in a live run, so that the files follow the stream, and once when the input ends in a batch
+/// run (``finalSink``), so that a file is written once however many batches fill it.
 public final class RowTable<Row: TableRow>: Sink, Sendable {
     /// Where the table goes, without extension: `out/days` gives `out/days.csv` and `out/days.json`.
     public let path: String?
@@ -23,20 +25,37 @@ public final class RowTable<Row: TableRow>: Sink, Sendable {
     /// The rows, in the table's order.
     public var sorted: [Row] { rows.withLock { $0.values.sorted(by: Row.ordered) } }
 
-    /// Returns the writer.
-    public func makeWriter(context: SinkContext) async throws -> Writer { Writer(table: self) }
+    /// Returns the writer, which saves the files after every batch.
+    public func makeWriter(context: SinkContext) async throws -> Writer { Writer(table: self, savesEachBatch: true) }
+
+    /// The table as a sink that saves the files only when the input ends: for batch runs.
+    public var finalSink: FinalSink { FinalSink(table: self) }
+
+    /// A sink into the table that saves its files only when the input ends.
+    public struct FinalSink: Sink {
+        let table: RowTable
+
+        /// Returns the writer.
+        public func makeWriter(context: SinkContext) async throws -> Writer {
+            Writer(table: table, savesEachBatch: false)
+        }
+    }
 
     /// Keeps rows and rewrites the files.
     public final class Writer: SinkWriter {
         let table: RowTable
-        init(table: RowTable) { self.table = table }
+        let savesEachBatch: Bool
+        init(table: RowTable, savesEachBatch: Bool) {
+            self.table = table
+            self.savesEachBatch = savesEachBatch
+        }
 
         /// Keeps the batch's rows, replacing (or removing) earlier rows of the same keys.
         public func write(_ batch: Batch<Row>) async throws {
             table.rows.withLock { rows in
                 for row in batch.elements { rows[row.tableKey] = row.isKept ? row : nil }
             }
-            try table.save()
+            if savesEachBatch && !batch.elements.isEmpty { try table.save() }
         }
 
         /// Writes the final files.

@@ -4,7 +4,7 @@ import Foundation
 /// read; a record that does not decode goes to the stream's error output with the reason, the raw
 /// bytes and where it came from, and the pipeline goes on.
 ///
-/// Made by `decoding(_:decoder:)` or `decoding(with:)` on any source of ``RawRecord`` elements:
+/// Made by `decoding(_:)`, `decoding(_:decoder:)` or `decoding(with:)` on any source of ``RawRecord`` elements:
 ///
 /// ```swift
 /// let readings = pipeline.source(MQTTSource(mqtt, topics: ["sensors"]).decoding(Reading.self))
@@ -47,7 +47,7 @@ public struct DecodingSource<Base: Source, Element: Sendable>: Source where Base
                         errors.append(
                             ErrorRecord(
                                 origin: origin,
-                                reason: DecodingSource.reason(error),
+                                reason: describe(error),
                                 raw: record.rawBytes,
                                 location: record.rawLocation,
                                 line: record.rawLine,
@@ -85,32 +85,24 @@ public struct DecodingSource<Base: Source, Element: Sendable>: Source where Base
             try await base.checkpointCompleted(id, position: position)
         }
     }
-
-    /// A short reason for a decoding error: what was wrong and where in the record.
-    static func reason(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return String(describing: error) }
-        func path(_ context: DecodingError.Context) -> String {
-            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-            return path.isEmpty ? "" : " at '\(path)'"
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing key '\(key.stringValue)'\(path(context))"
-        case .typeMismatch(let type, let context):
-            return "expected \(type)\(path(context)): \(context.debugDescription)"
-        case .valueNotFound(let type, let context): return "null where \(type) was expected\(path(context))"
-        case .dataCorrupted(let context): return "invalid record\(path(context)): \(context.debugDescription)"
-        @unknown default: return String(describing: error)
-        }
-    }
 }
 
 extension Source where Element: RawRecord {
-    /// A source of the records' raw bytes decoded into `T` with `decoder`; a record that does not
-    /// decode goes to the error output with the reason, the raw bytes and where it came from.
-    public func decoding<T: Decodable & Sendable>(
-        _ type: T.Type,
-        decoder: JSONDecoder = JSONDecoder()
-    ) -> DecodingSource<Self, T> {
+    /// A source of the records' raw bytes, JSON, decoded into `T` by StreamKit's decoders: with
+    /// ``FlatJSONDecoder`` (the fast path for flat objects), and with `JSONDecoder` once `T` turns
+    /// out to read nested objects or arrays. A record that does not decode goes to the error output
+    /// with the reason, the raw bytes and where it came from.
+    public func decoding<T: Decodable & Sendable>(_ type: T.Type) -> DecodingSource<Self, T> {
+        let decoder = JSONRecordDecoder<T>()
+        return DecodingSource(source: self) { record in
+            try record.rawBytes.withUnsafeBytes { try decoder.decode($0) }
+        }
+    }
+
+    /// A source of the records' raw bytes decoded into `T` with `decoder` (for its strategies:
+    /// dates, keys, non-conforming floats); a record that does not decode goes to the error output
+    /// with the reason, the raw bytes and where it came from.
+    public func decoding<T: Decodable & Sendable>(_ type: T.Type, decoder: JSONDecoder) -> DecodingSource<Self, T> {
         DecodingSource(source: self) { record in try decoder.decode(T.self, from: Data(record.rawBytes)) }
     }
 

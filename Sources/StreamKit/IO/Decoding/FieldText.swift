@@ -47,7 +47,8 @@ enum FieldText {
     @inline(__always)
     static func double(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> Double? {
         if let value = fastDouble(bytes, count) { return value }
-        guard count > 0, let value = Double(String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)),
+        guard count > 0,
+            let value = Double(String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)),
             value.isFinite
         else { return nil }
         return value

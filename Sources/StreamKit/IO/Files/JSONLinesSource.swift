@@ -49,27 +49,14 @@ public struct JSONLinesSource<Element: Decodable & Sendable>: Source {
     }
 }
 
-/// Decodes a line with ``FlatJSONDecoder``, and with Foundation's `JSONDecoder` when the element
-/// reads a nested object or array (which the flat decoder does not decode): both are equally strict
-/// about the JSON itself (UTF-8, the number grammar, finite numbers), so a line is accepted or
-/// rejected the same way whichever decodes it.
+/// Decodes a line with ``JSONRecordDecoder``.
 struct JSONLineDecoder<Element: Decodable & Sendable>: LineDecoder {
     var hasHeader: Bool { false }
-    /// Set once a line needed `JSONDecoder`: the element has nested values, and every later line
-    /// goes straight to it. Lines that are arrays go to it too.
-    private var nested = false
-    private let flat = FlatJSONDecoder()
+    private let decoder = JSONRecordDecoder<Element>()
 
     mutating func header(_ line: UnsafeBufferPointer<UInt8>) throws {}
 
     mutating func decode(_ line: UnsafeBufferPointer<UInt8>) throws -> Element {
-        if !nested && line.first(where: { $0 != 0x20 && $0 != 0x09 }) != UInt8(ascii: "[") {
-            do {
-                return try flat.decode(Element.self, from: UnsafeRawBufferPointer(line))
-            } catch let error as DecodingError where FlatJSONDecoder.isNestedValueError(error) {
-                nested = true
-            }
-        }
-        return try JSONDecoder().decode(Element.self, from: Data(buffer: line))
+        try decoder.decode(UnsafeRawBufferPointer(line))
     }
 }

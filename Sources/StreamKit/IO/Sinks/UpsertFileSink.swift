@@ -3,9 +3,10 @@ import Foundation
 /// A sink that keeps the latest line per key and writes them, sorted by key, to one file: a keyed
 /// upsert target, as a table with a primary key would be.
 ///
-/// Without checkpoints the file is written when the input ends. With checkpoints it is rewritten
-/// (durably: temporary file, fsync, rename) each time a checkpoint completes, with the rows as of
-/// that checkpoint, and the rows are part of the checkpoint: after a crash the restored run starts
+/// Without checkpoints the file is written once, when the input ends. With checkpoints it is
+/// rewritten (durably: temporary file, fsync, rename) when a checkpoint completes whose rows differ
+/// from those last written (a checkpoint with no new rows writes nothing), with the rows as of that
+/// checkpoint, and the rows are part of the checkpoint: after a crash the restored run starts
 /// from exactly those rows and replays the rest, so the file only ever shows the results of a
 /// consistent cut (exactly-once output). Writing the same row twice changes nothing, so replays
 /// are harmless.
@@ -52,7 +53,11 @@ public struct UpsertFileSink<Element: Sendable>: Sink {
     public final class Writer: SinkWriter {
         let sink: UpsertFileSink
         private var rows: [String: String] = [:]
-        private var prepared: [Int64: [String: String]] = [:]
+        /// How many batches with elements have been upserted: tells whether the rows changed.
+        private var changes = 0
+        /// The value of `changes` when the file was last written.
+        private var writtenChanges = -1
+        private var prepared: [Int64: (rows: [String: String], changes: Int)] = [:]
 
         init(sink: UpsertFileSink) {
             self.sink = sink
@@ -60,19 +65,26 @@ public struct UpsertFileSink<Element: Sendable>: Sink {
 
         /// Upserts the batch's rows.
         public func write(_ batch: Batch<Element>) async throws {
+            if batch.elements.isEmpty { return }
             for element in batch.elements { rows[sink.key(element)] = sink.line(element) }
+            changes += 1
         }
 
         /// Remembers the rows as of the checkpoint, to write them when it completes.
         public func prepareCheckpoint(_ id: Int64) async throws -> [UInt8]? {
-            prepared[id] = rows
+            prepared[id] = (rows, changes)
             return try StateCoding.encode(rows)
         }
 
         /// Writes the rows as of checkpoint `id`.
         public func commitCheckpoint(_ id: Int64) async throws {
-            guard let committed = prepared.keys.filter({ $0 <= id }).max() else { return }
-            try writeFile(prepared[committed]!)
+            guard let committed = prepared.keys.filter({ $0 <= id }).max(), let snapshot = prepared[committed] else {
+                return
+            }
+            if snapshot.changes != writtenChanges {
+                try writeFile(snapshot.rows)
+                writtenChanges = snapshot.changes
+            }
             prepared = prepared.filter { $0.key > committed }
         }
 
@@ -83,11 +95,12 @@ public struct UpsertFileSink<Element: Sendable>: Sink {
                 rows.merge(restored) { _, new in new }
             }
             try writeFile(rows)
+            writtenChanges = changes
         }
 
-        /// Writes every row.
+        /// Writes every row, unless the file already holds them.
         public func finish() async throws {
-            try writeFile(rows)
+            if changes != writtenChanges { try writeFile(rows) }
         }
 
         private func writeFile(_ rows: [String: String]) throws {

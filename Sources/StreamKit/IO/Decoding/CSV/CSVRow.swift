@@ -90,10 +90,12 @@ public struct CSVRow {
     /// (`2024-01-01T12:00:00Z`, `2024-01-01 12:00:00.250+01:00`; without an offset, UTC).
     public func timestamp(_ column: Int) throws(CSVFieldError) -> Timestamp {
         let (start, count) = trimmed(column)
-        guard let value = FieldText.timestamp(line + start, count) else {
-            throw failure(column, expected: "a time (ISO 8601, or microseconds since 1970)")
+        if let value = FieldText.timestamp(line + start, count) { return value }
+        var expected = "a time (ISO 8601, or microseconds since 1970)"
+        if case .failure(let failure) = Timestamp.parseISO8601(UnsafeBufferPointer(start: line + start, count: count)) {
+            expected += " (\(failure.reason))"
         }
-        return value
+        throw failure(column, expected: expected)
     }
 
     /// The field's bytes as written (inside the quotes of a quoted field), without copying them.
