@@ -27,6 +27,7 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 10
     )
     BatchBenchmarks.register()
+    ProcessBenchmarks.register()
 }
 
 /// Rows handled per second in one iteration.
