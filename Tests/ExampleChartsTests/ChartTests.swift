@@ -34,7 +34,7 @@ import Testing
     @Test func ticksAreRoundAndCoverTheValues() {
         #expect(Ticks.nice(0, 97, count: 5) == [0, 20, 40, 60, 80, 100])
         #expect(Ticks.nice(3, 44, count: 5) == [0, 10, 20, 30, 40, 50])
-        #expect(Ticks.nice(0.1, 0.9, count: 4) == [0, 0.25, 0.5, 0.75, 1])
+        #expect(Ticks.nice(0.1, 0.9, count: 4).map { ($0 * 10).rounded() / 10 } == [0, 0.2, 0.4, 0.6, 0.8, 1])
     }
 
     @Test func aDomainAcrossZeroHasATickAtZero() {
@@ -60,9 +60,9 @@ import Testing
 
     func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
 
-    @Test func anHourGetsQuarterHourTicksOnTheClock() {
+    @Test func anHourGetsTenMinuteTicksOnTheClock() {
         let ticks = utc.ticks(from: date("2024-01-01T13:02:00Z"), to: date("2024-01-01T14:01:00Z"), count: 6)
-        #expect(ticks.map(\.label) == ["13:15", "13:30", "13:45", "14:00"])
+        #expect(ticks.map(\.label) == ["13:10", "13:20", "13:30", "13:40", "13:50", "14:00"])
     }
 
     @Test func tenYearsGetYearTicksAtNewYearOnTheSwissClock() {
@@ -74,7 +74,7 @@ import Testing
 
     @Test func aYearGetsMonthTicksAndAMonthGetsWeekTicksOnMondays() {
         let months = zurich.ticks(from: date("2021-01-01T00:00:00Z"), to: date("2021-12-31T00:00:00Z"), count: 8)
-        #expect(months.map(\.label) == ["Apr 2021", "Jul 2021", "Oct 2021"])
+        #expect(months.map(\.label) == ["Mar 2021", "May 2021", "Jul 2021", "Sep 2021", "Nov 2021"])
         let weeks = utc.ticks(from: date("2024-03-01T00:00:00Z"), to: date("2024-03-31T00:00:00Z"), count: 6)
         #expect(weeks.map(\.label) == ["4 Mar", "11 Mar", "18 Mar", "25 Mar"])
     }
