@@ -114,13 +114,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The examples' charts and number formats, shared by the IoT dashboard and the electricity
+        // report: SVG drawn on the server, no script library and no network.
+        .target(
+            name: "ExampleCharts",
+            dependencies: ["StreamKit"],
+            path: "Sources/examples/ExampleCharts",
+            swiftSettings: swiftSettings
+        ),
+
         // The IoT challenge: MQTT readings to a raw archive, a SQLite BI store, minute means,
         // data quality, a catalogue and an HTTP API. The library holds the graph and its parts;
         // the executables are thin command lines over it.
         .target(
             name: "IoTExample",
             dependencies: [
-                "StreamKit", "StreamKitMQTT", "StreamKitPrometheus",
+                "StreamKit", "StreamKitMQTT", "StreamKitPrometheus", "ExampleCharts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -147,14 +156,14 @@ let package = Package(
         // batch (a CSV file) and in real time (MQTT) with one graph.
         .target(
             name: "ElectricityExample",
-            dependencies: ["StreamKit", "StreamKitMQTT", "StreamKitKafka"],
+            dependencies: ["StreamKit", "StreamKitMQTT", "StreamKitKafka", "ExampleCharts"],
             path: "Sources/examples/ElectricityExample",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "electricity-flows",
             dependencies: [
-                "ElectricityExample", "StreamKitKafka", "StreamKitMQTT", "StreamKitPrometheus",
+                "ElectricityExample", "ExampleCharts", "StreamKitKafka", "StreamKitMQTT", "StreamKitPrometheus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/examples/electricity-flows",
@@ -234,6 +243,17 @@ let package = Package(
                 "ElectricityExample", "StreamKitMQTT", "StreamKitKafka",
                 // Built for the command-line tests, which run it.
                 "electricity-flows",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The charts' arithmetic, and both examples' pages rendered in headless Chromium.
+        .testTarget(
+            name: "ExampleChartsTests",
+            dependencies: [
+                "ExampleCharts", "IoTExample", "ElectricityExample", "StreamKitMQTT",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

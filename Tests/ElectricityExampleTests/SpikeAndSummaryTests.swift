@@ -62,7 +62,10 @@ import Testing
         #expect(spike.baseline == 1000)
         #expect(spike.baselineHours == 34)  // 24 hours of the 14th, 10 of the 15th
         #expect(spike.isSpike)
-        #expect(spike.csvLine == "2021-06-15T08:00:00.000000Z,2021-06-15T10:00:00+02:00,FR_CH_MWh,3500,1000,34,3.50")
+        #expect(
+            spike.csvLine
+                == "2021-06-15T08:00:00.000000Z,2021-06-15T10:00:00+02:00,fr_ch_mwh,France → Switzerland,3500,1000,34,3.5"
+        )
     }
 
     @Test func aCorrectionAfterTheHourWasJudgedClearsItsSpike() async throws {
@@ -165,9 +168,9 @@ import Testing
         #expect(all.csvLine == "all,4,2021-06-30,720,2021-07-01,168,AT,1440,IT,312")
     }
 
-    @Test func batchModeWritesTheTablesAndTheReport() async throws {
+    /// Runs batch mode over ``twoDays()`` into a new folder; returns the folder and the tables.
+    func batchOfTwoDays() async throws -> (directory: String, tables: ElectricityRunner.Tables) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flows-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (first, second) = twoDays()
         let file = "\(directory)-in.csv"
         try ([FlowRow.header] + first + second).joined(separator: "\n").write(
@@ -178,17 +181,79 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: file) }
         let tables = try ElectricityRunner.Tables(directory: directory)
         try await ElectricityRunner.batch(file: file, tables: tables)
+        return (directory, tables)
+    }
+
+    @Test func batchModeWritesTheTablesAndTheReport() async throws {
+        let (directory, tables) = try await batchOfTwoDays()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let spikes = try String(contentsOfFile: "\(directory)/spikes.csv", encoding: .utf8)
         #expect(spikes == SpikeRow.csvHeader + "\n" + tables.spikes.sorted[0].csvLine + "\n")
         let runs = try String(contentsOfFile: "\(directory)/runs.csv", encoding: .utf8)
         #expect(runs == "kind,first,last,days,net_import\nnet_import,2021-06-14,2021-06-15,2,13147\n")
-        let peaks = try JSONDecoder().decode(
+        // The JSON tables use the CSV's snake_case columns as keys.
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let peaks = try decoder.decode(
             [PeakRow].self,
             from: Data(contentsOf: URL(fileURLWithPath: "\(directory)/peaks.json"))
         )
         #expect(peaks.map(\.period) == ["2021-06", "all"])
+        #expect(peaks == tables.peaks)
         let report = try String(contentsOfFile: "\(directory)/report.html", encoding: .utf8)
-        #expect(report.contains("<td>2021-06-15T10:00:00+02:00</td><td>FR_CH_MWh</td><td>3500</td><td>1000</td>"))
+        #expect(
+            report.contains(
+                "<td>2021-06-15T10:00:00+02:00</td><td>France → Switzerland</td><td>3,500</td><td>1,000</td>"
+            )
+        )
+    }
+
+    @Test func csvAndJSONTablesHaveTheSameSnakeCaseColumns() async throws {
+        let (directory, _) = try await batchOfTwoDays()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for table in ["days", "weeks", "months", "spikes", "runs", "peaks"] {
+            let csv = try String(contentsOfFile: "\(directory)/\(table).csv", encoding: .utf8)
+            let header = csv.prefix { $0 != "\n" }.split(separator: ",").map(String.init)
+            #expect(header.allSatisfy { $0 == $0.lowercased() && !$0.contains(" ") }, "\(table): \(header)")
+            let json = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(table).json"))
+            )
+            let rows = try #require(json as? [[String: Any]], "\(table).json")
+            #expect(!rows.isEmpty, "\(table).json")
+            for row in rows { #expect(Set(row.keys) == Set(header), "\(table).json") }
+        }
+        let days = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/days.json")))
+                as? [[String: Any]]
+        )
+        #expect(days[0]["missing_hours"] as? Int == 0)
+        #expect(days[0]["fr_ch_mwh"] != nil)
+        let spikes = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/spikes.json")))
+                as? [[String: Any]]
+        )
+        #expect(spikes[0]["ratio"] as? Double == 3.5)
+        #expect(spikes[0]["flow"] as? String == "France → Switzerland")
+    }
+
+    @Test func aLiveRunStoppedBeforeAnySpikeWritesTheFilesOfABatchRun() async throws {
+        let batch = FileManager.default.temporaryDirectory.appendingPathComponent("flows-\(UUID().uuidString)").path
+        let live = batch + "-live"
+        defer {
+            for path in [batch, live, batch + "-in.csv"] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        try FlowRow.header.write(toFile: batch + "-in.csv", atomically: true, encoding: .utf8)
+        try await ElectricityRunner.batch(
+            file: batch + "-in.csv",
+            tables: try ElectricityRunner.Tables(directory: batch)
+        )
+        // What a live run does when it is stopped: its sinks were never finished, the summaries are
+        // written.
+        try ElectricityRunner.Tables(directory: live).writeSummaries()
+        let files = { (path: String) in try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
+        #expect(try files(live) == files(batch))
+        #expect(try String(contentsOfFile: "\(live)/spikes.csv", encoding: .utf8) == SpikeRow.csvHeader + "\n")
+        #expect(try String(contentsOfFile: "\(live)/spikes.json", encoding: .utf8) == "[]\n")
     }
 }
 

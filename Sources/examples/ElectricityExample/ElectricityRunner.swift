@@ -1,3 +1,4 @@
+import ExampleCharts
 import Foundation
 import StreamKit
 import StreamKitKafka
@@ -46,9 +47,13 @@ public enum ElectricityRunner {
 
         /// Writes the tables derived from the daily rows (`runs` and `peaks`, as CSV and JSON),
         /// the rejected lines and the late hours (`rejected.csv`, `late.csv`: a header only when
-        /// there are none) and the HTML report, when the tables have a directory.
+        /// there are none) and the HTML report, when the tables have a directory. The period and
+        /// spike tables are written once more, so that a live run stopped before any spike leaves
+        /// a header-only `spikes.csv` as a batch run does: both modes write the same files.
         public func writeSummaries() throws {
             guard let directory else { return }
+            for table in [self.days, weeks, months] { try table.save() }
+            try spikes.save()
             let days = self.days.sorted
             try writeTable(RunRow.runs(in: days), to: "\(directory)/runs")
             try writeTable(PeakRow.peaks(in: days), to: "\(directory)/peaks")
@@ -99,9 +104,11 @@ public enum ElectricityRunner {
         }
     }
 
-    /// Batch mode: the file's lines through the graph; a progress bar on standard error.
+    /// Batch mode: the file's lines through the graph; a progress bar on standard error when
+    /// `showsProgress`. Returns how many data lines were read.
     /// - Throws: ``StreamKitError`` (`io`) when the file cannot be read.
-    public static func batch(file: String, tables: Tables, showsProgress: Bool = false) async throws {
+    @discardableResult
+    public static func batch(file: String, tables: Tables, showsProgress: Bool = false) async throws -> Int {
         let lines = try numberedLines(of: file)
         let total = lines.count
         let pipeline = Pipeline("electricity-flows-batch")
@@ -116,6 +123,7 @@ public enum ElectricityRunner {
         tables.attach(ElectricityGraph.build(lines: stream), savingEachBatch: false)
         try await pipeline.run()
         try tables.writeSummaries()
+        return total
     }
 
     /// Real-time mode: lines from MQTT as they arrive; daily rows are emitted when the watermark
@@ -169,17 +177,18 @@ public enum ElectricityRunner {
         if prints {
             outputs.days.sink(
                 PrintSink {
-                    "\($0.period): imports \(PeriodRow.number($0.imports)) MWh, exports \(PeriodRow.number($0.exports)) MWh, "
-                        + "net import \(PeriodRow.number($0.netImport)) MWh, \($0.hours)/\($0.expectedHours) h"
+                    "\($0.period): imports \(NumberFormat.grouped($0.imports)) MWh, "
+                        + "exports \(NumberFormat.grouped($0.exports)) MWh, "
+                        + "net import \(NumberFormat.grouped($0.netImport)) MWh, \($0.hours)/\($0.expectedHours) h"
                 },
                 name: "print-days"
             )
             outputs.spikes.sink(
                 PrintSink {
                     $0.isSpike
-                        ? "spike: \($0.column) \(PeriodRow.number($0.value)) MWh at \($0.localTime), "
-                            + "baseline \(PeriodRow.number($0.baseline)) MWh"
-                        : "spike cleared by a correction: \($0.column) at \($0.localTime)"
+                        ? "spike: \($0.flowLabel) \(NumberFormat.grouped($0.value)) MWh at \($0.localTime), "
+                            + "baseline \(NumberFormat.grouped($0.baseline)) MWh"
+                        : "spike cleared by a correction: \($0.flowLabel) at \($0.localTime)"
                 },
                 name: "print-spikes"
             )

@@ -73,17 +73,18 @@ extension PeakRow: TableRow {
         (lhs.period == "all" ? 1 : 0, lhs.period) < (rhs.period == "all" ? 1 : 0, rhs.period)
     }
 
-    /// The CSV header of ``csvLine``.
-    public static let csvHeader =
-        "period,days,peak_import_day,peak_imports,peak_export_day,peak_exports,"
-        + "largest_import_partner,largest_imports,largest_export_partner,largest_exports"
+    /// The columns.
+    public static let columns = [
+        "period", "days", "peak_import_day", "peak_imports", "peak_export_day", "peak_exports",
+        "largest_import_partner", "largest_imports", "largest_export_partner", "largest_exports",
+    ]
 
-    /// The row as a CSV line.
-    public var csvLine: String {
+    /// The row's values.
+    public var fields: [TableValue] {
         [
-            period, String(days), peakImportDay, PeriodRow.number(peakImports), peakExportDay,
-            PeriodRow.number(peakExports), largestImportPartner, PeriodRow.number(largestImports),
-            largestExportPartner, PeriodRow.number(largestExports),
-        ].joined(separator: ",")
+            .text(period), .number(Double(days)), .text(peakImportDay), .number(peakImports), .text(peakExportDay),
+            .number(peakExports), .text(largestImportPartner), .number(largestImports),
+            .text(largestExportPartner), .number(largestExports),
+        ]
     }
 }

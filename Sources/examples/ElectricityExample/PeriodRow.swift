@@ -77,16 +77,20 @@ extension PeriodRow: TableRow {
     /// Ordered by start.
     public static func ordered(_ lhs: PeriodRow, _ rhs: PeriodRow) -> Bool { lhs.start < rhs.start }
 
-    /// The CSV header of ``csvLine``.
-    public static let csvHeader =
-        "period,start,end," + Flow.allCases.map(\.column).joined(separator: ",")
-        + ",imports,exports,net_import,hours,expected_hours,missing_hours,replaced_rows,largest_import_partner,largest_export_partner"
+    /// The columns: the flows as `at_ch_mwh`, …, then the totals.
+    public static let columns =
+        ["period", "start", "end"] + Flow.allCases.map(\.outputColumn)
+        + [
+            "imports", "exports", "net_import", "hours", "expected_hours", "missing_hours", "replaced_rows",
+            "largest_import_partner", "largest_export_partner",
+        ]
 
-    /// The row as a CSV line.
-    public var csvLine: String {
-        ([period, start.iso8601, end.iso8601] + Flow.allCases.map { Self.number(flows[$0.column]!) }
-            + [Self.number(imports), Self.number(exports), Self.number(netImport)]
-            + [hours, expectedHours, missingHours, replacedRows].map(String.init)
-            + [largestImportPartner, largestExportPartner]).joined(separator: ",")
+    /// The row's values.
+    public var fields: [TableValue] {
+        [.text(period), .text(start.iso8601), .text(end.iso8601)]
+            + Flow.allCases.map { .number(flows[$0.column] ?? 0) }
+            + [imports, exports, netImport].map(TableValue.number)
+            + [hours, expectedHours, missingHours, replacedRows].map { .number(Double($0)) }
+            + [.text(largestImportPartner), .text(largestExportPartner)]
     }
 }

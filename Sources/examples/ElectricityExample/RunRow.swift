@@ -63,11 +63,11 @@ extension RunRow: TableRow {
     /// Ordered by the first day.
     public static func ordered(_ lhs: RunRow, _ rhs: RunRow) -> Bool { lhs.first < rhs.first }
 
-    /// The CSV header of ``csvLine``.
-    public static let csvHeader = "kind,first,last,days,net_import"
+    /// The columns.
+    public static let columns = ["kind", "first", "last", "days", "net_import"]
 
-    /// The row as a CSV line.
-    public var csvLine: String {
-        [kind.rawValue, first, last, String(days), PeriodRow.number(netImport)].joined(separator: ",")
+    /// The row's values.
+    public var fields: [TableValue] {
+        [.text(kind.rawValue), .text(first), .text(last), .number(Double(days)), .number(netImport)]
     }
 }

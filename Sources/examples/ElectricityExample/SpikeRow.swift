@@ -30,6 +30,9 @@ public struct SpikeRow: Sendable, Codable, Hashable {
         self.isSpike = isSpike
     }
 
+    /// The flow in words, such as `France → Switzerland`.
+    public var flowLabel: String { Flow(column: column)?.label ?? column }
+
     /// How many times the baseline the value is (infinite when the baseline is zero).
     public var ratio: Double { value / baseline }
 
@@ -66,14 +69,19 @@ extension SpikeRow: TableRow {
         (lhs.time, lhs.column) < (rhs.time, rhs.column)
     }
 
-    /// The CSV header of ``csvLine``.
-    public static let csvHeader = "time,local_time,column,value,baseline,baseline_hours,ratio"
+    /// The columns: `column` is the flow's column in the period tables (`fr_ch_mwh`), `flow` the
+    /// same in words (`France → Switzerland`).
+    public static let columns = [
+        "time", "local_time", "column", "flow", "value", "baseline", "baseline_hours", "ratio",
+    ]
 
-    /// The row as a CSV line.
-    public var csvLine: String {
+    /// The row's values; the ratio is `inf` in CSV and `null` in JSON when the baseline is zero.
+    public var fields: [TableValue] {
         [
-            time.iso8601, localTime, column, PeriodRow.number(value), PeriodRow.number(baseline),
-            String(baselineHours), baseline > 0 ? String(format: "%.2f", ratio) : "inf",
-        ].joined(separator: ",")
+            .text(time.iso8601), .text(localTime), .text(Flow(column: column)?.outputColumn ?? column),
+            .text(flowLabel),
+            .number(value), .number(baseline), .number(Double(baselineHours)),
+            baseline > 0 ? .number((ratio * 100).rounded() / 100) : .missing("inf"),
+        ]
     }
 }

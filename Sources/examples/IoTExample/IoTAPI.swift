@@ -8,7 +8,12 @@ import StreamKitPrometheus
 /// The HTTP API of the IoT example, for BI users and dashboards, read from the ``BIStore`` while
 /// the pipeline writes it:
 ///
-/// - `GET /` — a page with live charts of the minute means per sensor
+/// - `GET /?search=&minutes=&from=&to=&sort=` — the dashboard: every matching sensor with its
+///   catalogue entry, latest minute, quality score, late, malformed and out-of-range counts; the
+///   quality per minute; charts of the first sensors' minute means (see ``DashboardPage``)
+/// - `GET /minutes/latest?search=&minutes=&from=&to=` — every matching sensor's minutes (by
+///   default the last 10 up to the newest in the store) with its catalogue entry and quality, in
+///   one request
 /// - `GET /sensors` — the sensors of the catalogue
 /// - `GET /sensors/{id}/readings?from=&to=` — raw readings (ISO 8601 bounds, UTC)
 /// - `GET /sensors/{id}/minutes?from=&to=` — minute means
@@ -45,12 +50,30 @@ public struct IoTAPI: Sendable {
     /// The routes.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/") { _, _ in
-            Response(
+        router.get("/") { request, _ in
+            let dashboard = try await Dashboard.load(
+                try dashboardQuery(request, minutes: 60),
+                store: store,
+                catalog: catalog
+            )
+            let minutes = try await dashboard.minutes(
+                of: dashboard.sensors.prefix(DashboardPage.charted).map(\.id),
+                store: store
+            )
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPage.html(dashboard, minutes: minutes)))
             )
+        }
+        router.get("/minutes/latest") { request, _ in
+            let dashboard = try await Dashboard.load(
+                try dashboardQuery(request, minutes: 10),
+                store: store,
+                catalog: catalog
+            )
+            let minutes = try await dashboard.minutes(of: dashboard.sensors.map(\.id), store: store)
+            return try json(LatestMinutes(dashboard, minutes: minutes))
         }
         router.get("/sensors") { _, _ in
             try json(catalog.ids.map { id in SensorEntry(id: id, info: catalog.sensors[id]!) })
@@ -133,6 +156,26 @@ public struct IoTAPI: Sendable {
             }
         }
         return (id, try time(request, "from", default: "0000"), try time(request, "to", default: "9999"))
+    }
+
+    /// The dashboard's query: `search`, `minutes` (back from the newest minute, `default`
+    /// when absent), `from` and `to` (ISO 8601, overriding `minutes`), `sort` (`sensor` or `quality`).
+    func dashboardQuery(_ request: Request, minutes fallback: Int) throws -> Dashboard.Query {
+        let parameters = request.uri.queryParameters
+        var query = Dashboard.Query()
+        query.search = parameters.get("search")?.trimmingCharacters(in: .whitespaces) ?? ""
+        if let text = parameters.get("minutes") {
+            guard let minutes = Int(text), minutes > 0 else {
+                throw HTTPError(.badRequest, message: "'minutes' is a positive number of minutes: \(text)")
+            }
+            query.minutes = minutes
+        } else {
+            query.minutes = fallback
+        }
+        if parameters.get("from") != nil { query.from = try Timestamp(iso8601: time(request, "from", default: "")) }
+        if parameters.get("to") != nil { query.to = try Timestamp(iso8601: time(request, "to", default: "")) }
+        query.sort = parameters.get("sort") == "quality" ? "quality" : "sensor"
+        return query
     }
 
     /// A time bound from the query, normalised to the store's ISO 8601 form.
@@ -244,6 +287,47 @@ struct CatalogEntry: Encodable {
     var readings: JSONValue
     var minutes: JSONValue
     var lateReadings: JSONValue
+}
+
+/// The answer of `GET /minutes/latest`: every matching sensor with its catalogue entry, its data
+/// quality over the period and its minutes, in one request; non-finite values are `null`.
+struct LatestMinutes: Encodable {
+    /// A sensor's fields (see ``Dashboard/Sensor``) and its minutes, in one object.
+    struct Entry: Encodable {
+        var sensor: Dashboard.Sensor
+        var minutes: [Dashboard.MinuteRow]
+
+        func encode(to encoder: any Encoder) throws {
+            try sensor.encode(to: encoder)
+            var container = encoder.container(keyedBy: DynamicKey.self)
+            try container.encode(minutes, forKey: DynamicKey(stringValue: "minutes"))
+        }
+    }
+
+    var from: String
+    var to: String
+    var newestMinute: String?
+    var sensors: [Entry]
+
+    enum CodingKeys: String, CodingKey {
+        case from, to, sensors
+        case newestMinute = "newest_minute"
+    }
+
+    init(_ dashboard: Dashboard, minutes: [String: [Dashboard.MinuteRow]]) {
+        from = dashboard.from.iso8601
+        to = dashboard.to.iso8601
+        newestMinute = dashboard.newest?.iso8601
+        sensors = dashboard.sensors.map { Entry(sensor: $0, minutes: minutes[$0.id] ?? []) }
+    }
+}
+
+/// A JSON key given by its name.
+struct DynamicKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// A JSON response.

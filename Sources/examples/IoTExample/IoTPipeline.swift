@@ -1,3 +1,4 @@
+import ExampleCharts
 import Foundation
 import GRDB
 import StreamKit
@@ -268,17 +269,13 @@ public struct MinuteResult: Sendable, Hashable {
         outOfRange = result.value.4
     }
 
-    /// One printed line: `13:45 Sensor 1: n=60 mean=21.52 min=3 max=44 sd=12.10 out-of-range=0`.
+    /// One printed line: `13:45 Sensor 1: n=60 mean=21.52 min=3 max=44 sd=12.1 out-of-range=0`.
+    /// Values are written for people: separators in large numbers, and scientific notation for
+    /// magnitudes that would otherwise print as hundreds of digits (`mean=1.67e+299`).
     public var line: String {
         let time = minute.iso8601.dropFirst(11).prefix(5)
-        return "\(time) \(sensor): n=\(count) mean=\(String(format: "%.2f", mean)) min=\(min.formatted) "
-            + "max=\(max.formatted) sd=\(String(format: "%.2f", standardDeviation)) out-of-range=\(outOfRange)"
-    }
-}
-
-extension Double {
-    fileprivate var formatted: String {
-        self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(format: "%.2f", self)
+        return "\(time) \(sensor): n=\(count) mean=\(NumberFormat.human(mean)) min=\(NumberFormat.human(min)) "
+            + "max=\(NumberFormat.human(max)) sd=\(NumberFormat.human(standardDeviation)) out-of-range=\(outOfRange)"
     }
 }
 

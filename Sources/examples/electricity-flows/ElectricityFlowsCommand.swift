@@ -11,6 +11,7 @@
 
 import ArgumentParser
 import ElectricityExample
+import ExampleCharts
 import Foundation
 import StreamKit
 import StreamKitKafka
@@ -43,10 +44,24 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
         func run() async throws {
             StandardOutput.writeLineByLine()
             let tables = try ElectricityRunner.Tables(directory: out)
-            // A progress bar only on a terminal: in a log it would be a line of redraws.
-            try await ElectricityRunner.batch(file: file, tables: tables, showsProgress: isatty(STDERR_FILENO) == 1)
+            // A progress bar only on a terminal: in a log it would be a line of redraws. Either
+            // way the run ends with one summary line of what was read and how fast.
+            let clock = ContinuousClock()
+            let started = clock.now
+            let lines = try await ElectricityRunner.batch(
+                file: file,
+                tables: tables,
+                showsProgress: isatty(STDERR_FILENO) == 1
+            )
+            let seconds =
+                Double((clock.now - started).components.attoseconds) / 1e18
+                + Double((clock.now - started).components.seconds)
             let days = tables.days.sorted
             print("\(days.count) days, \(tables.weeks.sorted.count) weeks, \(tables.months.sorted.count) months")
+            print(
+                "read \(NumberFormat.grouped(Double(lines))) lines in \(NumberFormat.grouped(seconds, fractionDigits: 1)) s "
+                    + "(\(NumberFormat.grouped(Double(lines) / max(seconds, 1e-3))) lines/s)"
+            )
             let rejected = tables.rejected.elements
             print("rejected lines: \(rejected.count)" + (rejected.isEmpty ? "" : " (all in \(out)/rejected.csv)"))
             for record in rejected.prefix(5) {
@@ -59,19 +74,22 @@ struct ElectricityFlowsCommand: AsyncParsableCommand {
             )
             for hour in late.prefix(5) { print("  \(hour.table): \(hour.row.time.iso8601)") }
             let incomplete = days.filter { $0.missingHours > 0 }
-            print("incomplete days: \(incomplete.count); corrected hours: \(days.map(\.replacedRows).reduce(0, +))")
+            print(
+                "incomplete days: \(incomplete.count); "
+                    + "corrected hours: \(NumberFormat.grouped(Double(days.map(\.replacedRows).reduce(0, +))))"
+            )
             let spikes = tables.spikes.sorted
             print("spikes: \(spikes.count)")
             for spike in spikes.prefix(5) {
                 print(
-                    "  \(spike.localTime) \(spike.column): \(PeriodRow.number(spike.value)) MWh, "
-                        + "baseline \(PeriodRow.number(spike.baseline)) MWh"
+                    "  \(spike.localTime) \(spike.flowLabel): \(NumberFormat.grouped(spike.value)) MWh, "
+                        + "baseline \(NumberFormat.grouped(spike.baseline)) MWh"
                 )
             }
             if let all = tables.peaks.last {
                 print(
-                    "peak import day \(all.peakImportDay) (\(PeriodRow.number(all.peakImports)) MWh), "
-                        + "peak export day \(all.peakExportDay) (\(PeriodRow.number(all.peakExports)) MWh)"
+                    "peak import day \(all.peakImportDay) (\(NumberFormat.grouped(all.peakImports)) MWh), "
+                        + "peak export day \(all.peakExportDay) (\(NumberFormat.grouped(all.peakExports)) MWh)"
                 )
             }
             print(
