@@ -85,8 +85,8 @@ public enum ElectricityRunner {
             return ([header] + rows.map { $0.map(field).joined(separator: ",") }).joined(separator: "\n") + "\n"
         }
 
-        /// Attaches the tables to the graph's outputs; with `savingEachBatch` false (a batch run) each
-        /// table's files are written once, when the input ends.
+        /// Attaches the tables to the graph's outputs; with `savingEachBatch` false (a batch run) the
+        /// tables write no files while the run goes on: ``writeSummaries()`` writes each once.
         func attach(_ outputs: ElectricityGraph.Outputs, savingEachBatch: Bool = true) {
             if savingEachBatch {
                 outputs.days.sink(days, name: "days-table")
@@ -94,10 +94,10 @@ public enum ElectricityRunner {
                 outputs.months.sink(months, name: "months-table")
                 outputs.spikes.sink(spikes, name: "spikes-table")
             } else {
-                outputs.days.sink(days.finalSink, name: "days-table")
-                outputs.weeks.sink(weeks.finalSink, name: "weeks-table")
-                outputs.months.sink(months.finalSink, name: "months-table")
-                outputs.spikes.sink(spikes.finalSink, name: "spikes-table")
+                outputs.days.sink(days.keepingSink, name: "days-table")
+                outputs.weeks.sink(weeks.keepingSink, name: "weeks-table")
+                outputs.months.sink(months.keepingSink, name: "months-table")
+                outputs.spikes.sink(spikes.keepingSink, name: "spikes-table")
             }
             outputs.rejected.sink(rejected, name: "rejected")
             outputs.late.sink(late, name: "late-table")

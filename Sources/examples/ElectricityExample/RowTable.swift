@@ -10,8 +10,9 @@ public typealias SpikeTable = RowTable<SpikeRow>
 
 /// A sink that keeps the latest row of each key (a correction re-emits a period or re-judges an
 /// hour) and writes the table as CSV and JSON, in the rows' order: after every batch that changed
-/// it in a live run, so that the files follow the stream, and once when the input ends in a batch
-/// run (``finalSink``), so that a file is written once however many batches fill it.
+/// it in a live run, so that the files follow the stream. A batch run attaches ``keepingSink``,
+/// which writes nothing, and saves each table once at the end (``ElectricityRunner/Tables/writeSummaries()``),
+/// however many batches filled it.
 public final class RowTable<Row: TableRow>: Sink, Sendable {
     /// Where the table goes, without extension: `out/days` gives `out/days.csv` and `out/days.json`.
     public let path: String?
@@ -28,11 +29,12 @@ public final class RowTable<Row: TableRow>: Sink, Sendable {
     /// Returns the writer, which saves the files after every batch.
     public func makeWriter(context: SinkContext) async throws -> Writer { Writer(table: self, savesEachBatch: true) }
 
-    /// The table as a sink that saves the files only when the input ends: for batch runs.
-    public var finalSink: FinalSink { FinalSink(table: self) }
+    /// The table as a sink that keeps rows and writes no file: for batch runs, which save once at
+    /// the end.
+    public var keepingSink: KeepingSink { KeepingSink(table: self) }
 
-    /// A sink into the table that saves its files only when the input ends.
-    public struct FinalSink: Sink {
+    /// A sink into the table that keeps rows and writes no file.
+    public struct KeepingSink: Sink {
         let table: RowTable
 
         /// Returns the writer.
@@ -58,8 +60,10 @@ public final class RowTable<Row: TableRow>: Sink, Sendable {
             if savesEachBatch && !batch.elements.isEmpty { try table.save() }
         }
 
-        /// Writes the final files.
-        public func finish() async throws { try table.save() }
+        /// Writes the final files, unless the run saves the table itself.
+        public func finish() async throws {
+            if savesEachBatch { try table.save() }
+        }
     }
 
     func save() throws {
