@@ -231,7 +231,7 @@ import Testing
         #expect(rejected.map(\.location) == ["sensors/1", "sensors/2", "sensors/3"])
         #expect(rejected.map(\.rawText) == [payloads[1], payloads[2], payloads[3]])
         #expect(rejected.allSatisfy { $0.origin == "mqtt" })
-        #expect(rejected[1].reason.contains("missing key 'dt'"))
+        #expect(rejected[1].reason.contains("missing field 'dt'"))
         #expect(rejected[2].reason.contains("value"))
     }
 
