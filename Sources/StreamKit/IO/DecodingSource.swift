@@ -86,8 +86,10 @@ public struct DecodingSource<Base: Source, Element: Sendable>: Source where Base
         }
     }
 
-    /// A short reason for a decoding error: what was wrong and where in the record.
-    static func reason(_ error: any Error) -> String {
+    /// A short reason for a decoding error: what was wrong and where in the record, as the error
+    /// records of decoding sources say it (also for connectors that decode in place, such as
+    /// `KafkaDecodingSource`).
+    public static func reason(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return String(describing: error) }
         func path(_ context: DecodingError.Context) -> String {
             let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
