@@ -13,10 +13,12 @@ extension KafkaSource {
     ///
     /// Values with nested objects or arrays in the fields that `T` decodes need `JSONDecoder`:
     /// pass one (or nothing) as `decoder` for them.
+    @inlinable
     public func decoding<T: Decodable & Sendable>(
         _ type: T.Type,
         decoder: FlatJSONDecoder
     ) -> KafkaDecodingSource<T> {
+        // Inlinable: the decoding closure is specialised for `T` in the caller's module.
         KafkaDecodingSource(source: self) { value in try decoder.decode(T.self, from: value) }
     }
 }

@@ -31,8 +31,23 @@ import Synchronization
 /// swift package --allow-writing-to-package-directory benchmark --target KafkaBenchmarks
 /// ```
 let benchmarks: @Sendable () -> Void = {
+    kafkaBenchmark("Kafka ratio kcat to StreamKit source-decode-window (paired)") { source in
+        source.decoding(Reading.self, decoder: FlatJSONDecoder())
+    }
+    // The same with a hand-written parser of the three numbers in place of `FlatJSONDecoder`: what
+    // the connector and the engine cost without the `Codable` machinery.
+    kafkaBenchmark("Kafka ratio kcat to StreamKit source-parse-window, hand-written parser (paired)") { source in
+        KafkaDecodingSource(source: source, decode: Reading.parse)
+    }
+}
+
+/// Registers a paired benchmark whose StreamKit side reads the topic through `decoding`.
+func kafkaBenchmark(
+    _ name: String,
+    decoding: @escaping @Sendable (KafkaSource) -> KafkaDecodingSource<Reading>
+) {
     Benchmark(
-        "Kafka ratio kcat to StreamKit source-decode-window (paired)",
+        name,
         configuration: .init(
             metrics: [
                 speedRatio, speedRatioAfterJoin, speedRatioRecords, streamKitRecordsPerSecond, kcatRecordsPerSecond,
@@ -49,7 +64,7 @@ let benchmarks: @Sendable () -> Void = {
             return
         }
         let kcat = try KafkaWorkload.kcat(cluster)
-        let run = try await KafkaWorkload.streamKit(cluster)
+        let run = try await KafkaWorkload.streamKit(cluster, decoding: decoding)
         benchmark.stopMeasurement()
         let kept = KafkaWorkload.keptCount.withLock { $0 }
         guard run.counted == kept, run.rejected == 0 else {
