@@ -118,5 +118,22 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark")
             ]
         ),
+        // A StreamKit pipeline fed by Kafka (librdkafka's mock cluster) against kcat reading the same
+        // records in the same round.
+        .executableTarget(
+            name: "KafkaBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                "BenchmarkSupport",
+                "MQTTBenchmarkSupport",
+                .product(name: "StreamKit", package: streamKitPackage),
+                .product(name: "StreamKitKafka", package: streamKitPackage),
+            ],
+            path: "Benchmarks/KafkaBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
     ]
 )

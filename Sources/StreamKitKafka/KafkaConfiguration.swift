@@ -1,6 +1,3 @@
-import CRdKafka
-import StreamKit
-
 /// How a Kafka client connects: the brokers, any librdkafka property, and how long start-up may
 /// take.
 ///
@@ -27,34 +24,5 @@ public struct KafkaConfiguration: Sendable {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
         self.startupTimeout = startupTimeout
-    }
-
-    /// A librdkafka configuration with these settings, then `overrides` (the connector's own).
-    func makeConf(overrides: [String: String]) throws -> OpaquePointer {
-        guard let conf = rd_kafka_conf_new() else {
-            throw StreamKitError(code: .invalidConfiguration, message: "librdkafka could not allocate a configuration")
-        }
-        var settings = properties
-        settings["bootstrap.servers"] = bootstrapServers
-        for (name, value) in overrides { settings[name] = value }
-        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
-            var message = [CChar](repeating: 0, count: 512)
-            if rd_kafka_conf_set(conf, name, value, &message, message.count) != RD_KAFKA_CONF_OK {
-                rd_kafka_conf_destroy(conf)
-                throw StreamKitError(
-                    code: .invalidConfiguration,
-                    message: "Kafka property \(name)=\(value) was refused by librdkafka: "
-                        + message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-                )
-            }
-        }
-        return conf
-    }
-
-    var startupTimeoutMilliseconds: Int32 {
-        Int32(
-            clamping: startupTimeout.components.seconds * 1000 + startupTimeout.components.attoseconds
-                / 1_000_000_000_000_000
-        )
     }
 }

@@ -1,4 +1,3 @@
-import CRdKafka
 import Logging
 import StreamKit
 import Synchronization
@@ -15,8 +14,8 @@ public struct KafkaPartitionSource: Source {
 
     /// The partition.
     public let partition: KafkaPartition
-    let client: KafkaHandle
-    let queue: PartitionQueue
+    let client: RDKafkaClient
+    let queue: RDKafkaQueue
     let logger: Logger
     /// Where the copy's first run began reading since the assignment.
     let origin: PartitionOrigin
@@ -50,38 +49,31 @@ public struct KafkaPartitionSource: Source {
                 try await seek(to: SourcePosition(["offset": rewind]))
             }
             let deadline = ContinuousClock.now + tickInterval
-            var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maximumCount)
             while true {
-                let count = rd_kafka_consume_batch_queue(source.queue.pointer, 0, &messages, maximumCount)
-                if count > 0 {
-                    var records: [KafkaRecord] = []
-                    records.reserveCapacity(count)
-                    for message in messages[0..<count] {
-                        guard let message else { continue }
-                        defer { rd_kafka_message_destroy(message) }
-                        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                            // Transient errors are retried by librdkafka; say what happened (an
-                            // offset reset after retention removed the checkpointed offset).
-                            source.logger.warning(
-                                "Kafka partition error",
-                                metadata: [
-                                    "partition": "\(source.partition)",
-                                    "error": "\(KafkaHandle.describe(message.pointee.err))",
-                                ]
-                            )
-                            continue
-                        }
-                        // Records before the restored position were fetched before the seek.
-                        if let next, message.pointee.offset < next { continue }
-                        let record = KafkaSource.Reader.record(message)
-                        next = record.offset + 1
-                        records.append(record)
+                var records: [KafkaRecord] = []
+                let count = source.queue.consume(maximumCount: maximumCount) { message in
+                    if let error = message.error {
+                        // Transient errors are retried by librdkafka; say what happened (an offset
+                        // reset after retention removed the checkpointed offset).
+                        source.logger.warning(
+                            "Kafka partition error",
+                            metadata: ["partition": "\(source.partition)", "error": "\(error)"]
+                        )
+                        return
                     }
-                    if let first = records.first { source.origin.record(first.offset) }
-                    if !records.isEmpty { return .chunk(SourceChunk(elements: records)) }
+                    // Records before the restored position were fetched before the seek.
+                    if let next, message.offset < next { return }
+                    next = message.offset + 1
+                    records.append(message.record)
                 }
-                if ContinuousClock.now >= deadline { return .tick(.now) }
-                try await Task.sleep(for: .milliseconds(2))
+                if let first = records.first {
+                    source.origin.record(first.offset)
+                    return .chunk(SourceChunk(elements: records))
+                }
+                if count == 0 {
+                    if ContinuousClock.now >= deadline { return .tick(.now) }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
             }
         }
 
@@ -98,25 +90,17 @@ public struct KafkaPartitionSource: Source {
             var attempt = 0
             while true {
                 attempt += 1
-                let list = rd_kafka_topic_partition_list_new(1)
-                defer { rd_kafka_topic_partition_list_destroy(list) }
-                rd_kafka_topic_partition_list_add(list, source.partition.topic, source.partition.partition)?.pointee
-                    .offset = offset
-                guard let error = rd_kafka_seek_partitions(source.client.pointer, list, KafkaLibrary.timeout(10_000))
-                else { break }
-                let text = String(cString: rd_kafka_error_string(error))
-                rd_kafka_error_destroy(error)
-                guard attempt < 3 else {
-                    throw StreamKitError(
-                        code: .sourceFailed,
-                        message: "cannot seek Kafka partition \(source.partition) to offset \(offset): \(text)"
+                do {
+                    try source.client.seek(source.partition, to: offset, timeout: .seconds(10))
+                    break
+                } catch {
+                    guard attempt < 3 else { throw error }
+                    source.logger.warning(
+                        "Kafka seek failed; trying again",
+                        metadata: ["partition": "\(source.partition)", "offset": "\(offset)", "error": "\(error)"]
                     )
+                    try await Task.sleep(for: .milliseconds(200))
                 }
-                source.logger.warning(
-                    "Kafka seek failed; trying again",
-                    metadata: ["partition": "\(source.partition)", "offset": "\(offset)", "error": "\(text)"]
-                )
-                try await Task.sleep(for: .milliseconds(200))
             }
             next = offset
         }
@@ -124,12 +108,7 @@ public struct KafkaPartitionSource: Source {
         /// Commits the checkpointed offset to the group, so that standard tools show the lag.
         public mutating func checkpointCompleted(_ id: Int64, position: SourcePosition?) async throws {
             guard let offset = position?.offsets["offset"] else { return }
-            let list = rd_kafka_topic_partition_list_new(1)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            rd_kafka_topic_partition_list_add(list, source.partition.topic, source.partition.partition)?.pointee
-                .offset =
-                offset
-            _ = rd_kafka_commit(source.client.pointer, list, 1)
+            source.client.commit([source.partition: offset])
         }
     }
 }
@@ -164,21 +143,4 @@ final class PartitionOrigin: Sendable {
             if first == nil { first = offset }
         }
     }
-}
-
-/// A partition's librdkafka queue, destroyed with its last reference.
-///
-/// `@unchecked Sendable`: librdkafka's queue functions are thread safe; the pointer never changes,
-/// and one reader task consumes it. It keeps its client alive: a queue must be destroyed before the
-/// instance it belongs to.
-final class PartitionQueue: @unchecked Sendable {
-    let pointer: OpaquePointer
-    let client: KafkaHandle
-
-    init(pointer: OpaquePointer, client: KafkaHandle) {
-        self.pointer = pointer
-        self.client = client
-    }
-
-    deinit { rd_kafka_queue_destroy(pointer) }
 }

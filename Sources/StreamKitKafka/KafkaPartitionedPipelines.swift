@@ -1,4 +1,3 @@
-import CRdKafka
 import CoreMetrics
 import Dispatch
 import Foundation
@@ -35,7 +34,7 @@ import Synchronization
 /// }
 /// try await group.run()
 /// ```
-public final class KafkaPartitionedPipelines: Sendable {
+public final class KafkaPartitionedPipelines: Sendable, RDKafkaRebalanceHandler {
     /// Adds the graph of one partition's copy to `pipeline`, reading `records`.
     public typealias Build =
         @Sendable (_ pipeline: Pipeline, _ records: DataStream<KafkaRecord>, _ partition: KafkaPartition) -> Void
@@ -90,10 +89,12 @@ public final class KafkaPartitionedPipelines: Sendable {
         var copies: [KafkaPartition: Copy] = [:]
         var stopping = false
         var failure: (any Error)?
+        /// The queues of the partitions being assigned, made before the assignment.
+        var assigning: [KafkaPartition: RDKafkaQueue] = [:]
     }
 
     private let state = Mutex(State())
-    private let client = Mutex<KafkaHandle?>(nil)
+    private let client = Mutex<RDKafkaClient?>(nil)
     /// Counter: pipeline copies restarted after a failure.
     private let restarts = CoreMetrics.Counter(label: "streamkit_kafka_copy_restarts_total")
 
@@ -122,40 +123,22 @@ public final class KafkaPartitionedPipelines: Sendable {
     /// Joins the group and runs a copy per assigned partition until ``stop()``.
     /// - Throws: When the brokers or the topic cannot be reached, or a copy fails.
     public func run() async throws {
-        let conf = try configuration.makeConf(overrides: [
-            "group.id": groupID,
-            "enable.auto.commit": "false",
-            "enable.auto.offset.store": "false",
-            "auto.offset.reset": configuration.properties["auto.offset.reset"] ?? "earliest",
-            // Eager rebalancing: every revoke is complete before the next assignment, which the
-            // per-partition checkpoints rely on (cooperative protocols would need incremental
-            // assignment calls).
-            "partition.assignment.strategy": "range,roundrobin",
-        ])
-        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
-        rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
-            guard let handle, let opaque else { return }
-            Unmanaged<KafkaPartitionedPipelines>.fromOpaque(opaque).takeUnretainedValue()
-                .rebalance(handle, error: error, partitions: partitions)
-        }
-        let handle = try KafkaHandle(
-            type: RD_KAFKA_CONSUMER,
-            conf: conf,
-            bootstrapServers: configuration.bootstrapServers,
-            callbackContext: self
+        let handle = try RDKafkaClient.consumer(
+            configuration,
+            overrides: [
+                "group.id": groupID,
+                "enable.auto.commit": "false",
+                "enable.auto.offset.store": "false",
+                "auto.offset.reset": configuration.properties["auto.offset.reset"] ?? "earliest",
+                // Eager rebalancing: every revoke is complete before the next assignment, which the
+                // per-partition checkpoints rely on (cooperative protocols would need incremental
+                // assignment calls).
+                "partition.assignment.strategy": "range,roundrobin",
+            ],
+            rebalance: self
         )
-        try handle.checkCluster(topics: [topic], timeoutMilliseconds: configuration.startupTimeoutMilliseconds)
-        rd_kafka_poll_set_consumer(handle.pointer)
-        let list = rd_kafka_topic_partition_list_new(1)
-        rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
-        let error = rd_kafka_subscribe(handle.pointer, list)
-        rd_kafka_topic_partition_list_destroy(list)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw StreamKitError(
-                code: .sourceFailed,
-                message: "cannot subscribe to Kafka topic '\(topic)': \(KafkaHandle.describe(error))"
-            )
-        }
+        try handle.checkCluster(topics: [topic], timeout: configuration.startupTimeout)
+        try handle.subscribe([topic])
         client.withLock { $0 = handle }
         // The group protocol and the rebalance callback run in the consumer's poll, on a thread of
         // its own: the callback waits for copies to stop, which must not block the task pool.
@@ -163,19 +146,11 @@ public final class KafkaPartitionedPipelines: Sendable {
             let thread = Thread { [self] in
                 while !state.withLock({ $0.stopping }) {
                     // Records go to the partitions' queues; what arrives here is an event or error.
-                    guard let message = rd_kafka_consumer_poll(handle.pointer, 100) else { continue }
-                    let error = message.pointee.err
-                    rd_kafka_message_destroy(message)
-                    guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
-                    if rd_kafka_fatal_error(handle.pointer, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        fail(
-                            StreamKitError(
-                                code: .sourceFailed,
-                                message: "Kafka consumer failed: \(KafkaHandle.describe(error))"
-                            )
-                        )
+                    guard let error = handle.pollGroupEvent(timeout: .milliseconds(100)) else { continue }
+                    if let fatal = handle.fatalError {
+                        fail(StreamKitError(code: .sourceFailed, message: "Kafka consumer failed: \(fatal) (\(error))"))
                     } else {
-                        logger.warning("Kafka consumer error", metadata: ["error": "\(KafkaHandle.describe(error))"])
+                        logger.warning("Kafka consumer error", metadata: ["error": "\(error)"])
                     }
                 }
                 // Leaving the group revokes every partition: each copy stops with a checkpoint.
@@ -196,74 +171,68 @@ public final class KafkaPartitionedPipelines: Sendable {
 
     private var logger: Logger { pipelineConfiguration.logger }
 
-    /// The group's rebalance callback, on the poll thread.
-    private func rebalance(
-        _ handle: OpaquePointer,
-        error: rd_kafka_resp_err_t,
-        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-    ) {
-        guard let partitions, let client = client.withLock({ $0 }) else {
-            rd_kafka_assign(handle, nil)
+    /// Before an assignment, on the poll thread: separates each partition's queue from the consumer
+    /// queue before fetching starts, and starts each partition at its checkpointed offset.
+    func assigning(_ partitions: [KafkaPartition]) -> [KafkaPartition: Int64] {
+        guard let client = client.withLock({ $0 }) else { return [:] }
+        var queues: [KafkaPartition: RDKafkaQueue] = [:]
+        var offsets: [KafkaPartition: Int64] = [:]
+        for partition in partitions {
+            guard let queue = client.partitionQueue(partition) else {
+                fail(StreamKitError(code: .sourceFailed, message: "no librdkafka queue for partition \(partition)"))
+                continue
+            }
+            queues[partition] = queue
+            if let offset = CheckpointConfiguration.latestPosition(of: "kafka", in: checkpointPath(partition))?
+                .offsets["offset"]
+            {
+                offsets[partition] = offset
+            }
+        }
+        state.withLock { $0.assigning = queues }
+        return offsets
+    }
+
+    /// After an assignment, on the poll thread: starts a copy per partition.
+    func assigned(_ partitions: [KafkaPartition], error: StreamKitError?) {
+        let queues = state.withLock { state in
+            defer { state.assigning = [:] }
+            return state.assigning
+        }
+        if let error {
+            fail(error)
             return
         }
-        let elements = UnsafeMutableBufferPointer(start: partitions.pointee.elems, count: Int(partitions.pointee.cnt))
-        let listed = elements.map { KafkaPartition(topic: String(cString: $0.topic), partition: $0.partition) }
-        if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-            // Each partition's queue stops feeding the consumer's queue before fetching starts.
-            var queues: [KafkaPartition: PartitionQueue] = [:]
-            for (index, partition) in listed.enumerated() {
-                guard let pointer = rd_kafka_queue_get_partition(handle, partition.topic, partition.partition) else {
-                    fail(StreamKitError(code: .sourceFailed, message: "no librdkafka queue for partition \(partition)"))
-                    continue
-                }
-                rd_kafka_queue_forward(pointer, nil)
-                queues[partition] = PartitionQueue(pointer: pointer, client: client)
-                // Start at the checkpointed offset: a seek right after the assignment could lose
-                // the race with the fetch of the group's committed offset.
-                if let offset = CheckpointConfiguration.latestPosition(
-                    of: "kafka",
-                    in: checkpointPath(partition)
-                )?.offsets["offset"] {
-                    elements[index].offset = offset
-                }
-            }
-            let assigned = rd_kafka_assign(handle, partitions)
-            if assigned != RD_KAFKA_RESP_ERR_NO_ERROR {
-                fail(
-                    StreamKitError(
-                        code: .sourceFailed,
-                        message: "Kafka assignment failed: \(KafkaHandle.describe(assigned))"
-                    )
-                )
-                return
-            }
-            for (partition, queue) in queues { start(partition, client: client, queue: queue) }
-            logger.info("Kafka partitions assigned", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
-        } else {
-            let leaving = state.withLock { state in
-                listed.compactMap { state.copies.removeValue(forKey: $0) }
-            }
-            if rd_kafka_assignment_lost(handle) != 0 {
-                // The group has given these partitions away already (this process missed its
-                // session timeout): another member may be restoring them. Stop at once, without a
-                // final checkpoint that could overwrite the new owner's.
-                logger.warning("Kafka partitions lost", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
-                for copy in leaving {
-                    copy.control.revoke()
-                    copy.task.cancel()
-                }
-            } else {
-                for copy in leaving { copy.control.revoke() }
-            }
-            for copy in leaving { copy.done.wait() }
-            rd_kafka_assign(handle, nil)
-            logger.info("Kafka partitions revoked", metadata: ["partitions": "\(listed)", "group": "\(groupID)"])
+        guard let client = client.withLock({ $0 }) else { return }
+        for (partition, queue) in queues { start(partition, client: client, queue: queue) }
+        logger.info("Kafka partitions assigned", metadata: ["partitions": "\(partitions)", "group": "\(groupID)"])
+    }
+
+    /// Before a revocation, on the poll thread: stops the partitions' copies, with a final
+    /// checkpoint unless the partitions are lost already, and waits for them.
+    func revoking(_ partitions: [KafkaPartition], lost: Bool) {
+        let leaving = state.withLock { state in
+            partitions.compactMap { state.copies.removeValue(forKey: $0) }
         }
+        if lost {
+            // The group has given these partitions away already (this process missed its session
+            // timeout): another member may be restoring them. Stop at once, without a final
+            // checkpoint that could overwrite the new owner's.
+            logger.warning("Kafka partitions lost", metadata: ["partitions": "\(partitions)", "group": "\(groupID)"])
+            for copy in leaving {
+                copy.control.revoke()
+                copy.task.cancel()
+            }
+        } else {
+            for copy in leaving { copy.control.revoke() }
+        }
+        for copy in leaving { copy.done.wait() }
+        logger.info("Kafka partitions revoked", metadata: ["partitions": "\(partitions)", "group": "\(groupID)"])
     }
 
     /// Starts the copy of one partition, restoring its last checkpoint; restarts it from its last
     /// checkpoint when it fails, until the partition is revoked.
-    private func start(_ partition: KafkaPartition, client: KafkaHandle, queue: PartitionQueue) {
+    private func start(_ partition: KafkaPartition, client: RDKafkaClient, queue: RDKafkaQueue) {
         let control = CopyControl()
         let done = DispatchSemaphore(value: 0)
         let checkpoints = CheckpointConfiguration.every(checkpointInterval, in: checkpointPath(partition))

@@ -1,6 +1,4 @@
-import CRdKafka
 import CoreMetrics
-import Logging
 import StreamKit
 import Synchronization
 
@@ -10,7 +8,12 @@ import Synchronization
 /// pipeline grows beyond one process. Each element is a ``KafkaRecord`` with key, value, headers,
 /// partition, offset and timestamp; `decoding(_:decoder:)` decodes the values, and a value that
 /// does not decode goes to the error output with `topic/partition@offset`, the reason and the
-/// bytes.
+/// bytes. With a ``StreamKit/FlatJSONDecoder`` the values are decoded straight from librdkafka's
+/// buffers, without a ``KafkaRecord`` in between (see ``KafkaDecodingSource``).
+///
+/// Records are taken from librdkafka a batch at a time (one batch consume of the consumer queue,
+/// up to the pipeline's batch size per read), without waiting on the pipeline's
+/// task: when nothing is there, the reader sleeps 2 ms and looks again.
 ///
 /// Offsets live in StreamKit's checkpoints: the reader's position is the next offset of every
 /// partition it consumed, a restored pipeline seeks its partitions there when they are assigned,
@@ -43,6 +46,12 @@ public struct KafkaSource: Source {
     /// - Throws: ``StreamKitError`` for an invalid property (librdkafka's message), brokers that do
     ///   not answer within ``KafkaConfiguration/startupTimeout``, or an unknown topic.
     public func makeReader(context: SourceContext) async throws -> Reader {
+        Reader(consumer: try await makeConsumer(context: context)) { message, records, _ in
+            records.append(message.record)
+        }
+    }
+
+    func makeConsumer(context: SourceContext) async throws -> KafkaGroupConsumer {
         if topics.isEmpty || groupID.isEmpty {
             throw StreamKitError(
                 code: .invalidConfiguration,
@@ -56,147 +65,117 @@ public struct KafkaSource: Source {
             "enable.partition.eof": "false",
         ]
         if configuration.properties["auto.offset.reset"] == nil { overrides["auto.offset.reset"] = "earliest" }
-        let conf = try configuration.makeConf(overrides: overrides)
         let assignment = Assignment()
-        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(assignment).toOpaque())
-        rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
-            guard let handle, let opaque else { return }
-            Unmanaged<Assignment>.fromOpaque(opaque).takeUnretainedValue()
-                .rebalance(handle, error: error, partitions: partitions)
-        }
-        let client = try KafkaHandle(
-            type: RD_KAFKA_CONSUMER,
-            conf: conf,
-            bootstrapServers: configuration.bootstrapServers,
-            callbackContext: assignment
+        let client = try RDKafkaClient.consumer(configuration, overrides: overrides, rebalance: assignment)
+        try client.checkCluster(topics: topics, timeout: configuration.startupTimeout)
+        try client.subscribe(topics)
+        return KafkaGroupConsumer(
+            client: client,
+            queue: client.consumerQueue(),
+            assignment: assignment,
+            tickInterval: context.tickInterval,
+            groupID: groupID
         )
-        try client.checkCluster(topics: topics, timeoutMilliseconds: configuration.startupTimeoutMilliseconds)
-        rd_kafka_poll_set_consumer(client.pointer)
-        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
-        let error = rd_kafka_subscribe(client.pointer, list)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw StreamKitError(
-                code: .sourceFailed,
-                message: "Kafka source '\(context.name)' cannot subscribe to \(topics): \(KafkaHandle.describe(error))"
-            )
-        }
-        return Reader(client: client, assignment: assignment, tickInterval: context.tickInterval, groupID: groupID)
     }
 
     /// The partitions assigned to this member, and the offsets to start them at after a restore.
     ///
-    /// The rebalance callback runs inside `rd_kafka_consumer_poll`, on the reader's task; the
-    /// mutex makes the shared object `Sendable` without assuming that.
-    final class Assignment: Sendable {
+    /// The rebalance callback runs inside the batch consume, on the reader's task; the mutex makes
+    /// the shared object `Sendable` without assuming that.
+    final class Assignment: RDKafkaRebalanceHandler {
         struct State {
             var restored: [String: Int64] = [:]
-            var assigned: Set<String> = []
+            var assigned: Set<KafkaPartition> = []
         }
         let state = Mutex(State())
 
-        func rebalance(
-            _ handle: OpaquePointer,
-            error: rd_kafka_resp_err_t,
-            partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        ) {
-            guard let partitions else { return }
-            let elements = UnsafeMutableBufferPointer(
-                start: partitions.pointee.elems,
-                count: Int(partitions.pointee.cnt)
-            )
-            if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-                state.withLock { state in
-                    for index in elements.indices {
-                        let key = "\(String(cString: elements[index].topic))/\(elements[index].partition)"
-                        if let offset = state.restored[key] { elements[index].offset = offset }
-                        state.assigned.insert(key)
-                    }
+        func assigning(_ partitions: [KafkaPartition]) -> [KafkaPartition: Int64] {
+            state.withLock { state in
+                var offsets: [KafkaPartition: Int64] = [:]
+                for partition in partitions {
+                    if let offset = state.restored[partition.description] { offsets[partition] = offset }
+                    state.assigned.insert(partition)
                 }
-                rd_kafka_assign(handle, partitions)
-            } else {
-                state.withLock { $0.assigned = [] }
-                rd_kafka_assign(handle, nil)
+                return offsets
             }
+        }
+
+        func assigned(_ partitions: [KafkaPartition], error: StreamKitError?) {}
+
+        func revoking(_ partitions: [KafkaPartition], lost: Bool) {
+            state.withLock { $0.assigned = [] }
         }
     }
 
-    /// Polls the consumer on the pipeline's task.
-    public struct Reader: SourceReader {
-        let client: KafkaHandle
-        let assignment: Assignment
-        let tickInterval: Duration
-        /// The next offset of every partition consumed, by `topic/partition`.
-        var offsets: [String: Int64] = [:]
-        /// The offsets committed to the group last.
-        var lastCommitted: [String: Int64] = [:]
-        /// The consumer group, a label of the lag metric.
-        let groupID: String
-        /// When the consumer lag was last reported.
-        var lagReported = ContinuousClock.now
+    /// Reads the consumer on the pipeline's task.
+    public typealias Reader = KafkaReader<KafkaRecord>
+}
 
-        init(client: KafkaHandle, assignment: Assignment, tickInterval: Duration, groupID: String) {
-            self.client = client
-            self.assignment = assignment
-            self.tickInterval = tickInterval
-            self.groupID = groupID
-        }
+/// What ``KafkaSource``'s readers share: the consumer, its batch reads, its offsets and lag.
+struct KafkaGroupConsumer {
+    let client: RDKafkaClient
+    let queue: RDKafkaQueue
+    let assignment: KafkaSource.Assignment
+    let tickInterval: Duration
+    /// The next offset of every partition consumed, by `topic/partition`.
+    var offsets: [String: Int64] = [:]
+    /// The offsets committed to the group last.
+    var lastCommitted: [String: Int64] = [:]
+    /// The consumer group, a label of the lag metric.
+    let groupID: String
+    /// When the consumer lag was last reported.
+    var lagReported = ContinuousClock.now
 
-        /// The name of the gauge of consumer lag: the partition's high watermark minus the next
-        /// offset this reader will consume, labelled `group`, `topic` and `partition`; reported
-        /// about once a second from librdkafka's cached watermarks (no broker round trip).
-        public static let lagMetric = "streamkit_kafka_consumer_lag"
+    init(
+        client: RDKafkaClient,
+        queue: RDKafkaQueue,
+        assignment: KafkaSource.Assignment,
+        tickInterval: Duration,
+        groupID: String
+    ) {
+        self.client = client
+        self.queue = queue
+        self.assignment = assignment
+        self.tickInterval = tickInterval
+        self.groupID = groupID
+    }
 
-        /// Reports the consumer lag of every partition consumed, at most once a second.
-        mutating func reportLag() {
-            let now = ContinuousClock.now
-            guard !offsets.isEmpty, now - lagReported >= .seconds(1) else { return }
-            lagReported = now
-            for (key, next) in offsets {
-                guard let slash = key.lastIndex(of: "/"), let partition = Int32(key[key.index(after: slash)...]) else {
-                    continue
+    /// Takes one batch of what librdkafka has fetched and turns each record into elements or
+    /// error records with `convert`, while the message is still librdkafka's; waits 2 ms at a time
+    /// when there is nothing, and returns a clock tick after the tick interval without data.
+    /// - Throws: ``StreamKitError`` `sourceFailed` when the consumer failed fatally.
+    mutating func read<T>(
+        maximumCount: Int,
+        _ convert: (borrowing RDKafkaMessage, inout [T], inout [ErrorRecord]) -> Void
+    ) async throws -> SourceRead<T> {
+        let deadline = ContinuousClock.now + tickInterval
+        while true {
+            var elements: [T] = []
+            var errors: [ErrorRecord] = []
+            var fatal: String?
+            // The offsets are noted once per run of records from one partition, not per record.
+            var run: (topic: String, partition: Int32, next: Int64)?
+            let count = queue.consume(maximumCount: maximumCount) { message in
+                if let error = message.error {
+                    // Transient errors (a broker down) are retried by librdkafka on its own.
+                    if let reason = client.fatalError { fatal = "\(reason) (\(error))" }
+                    return
                 }
-                let topic = String(key[..<slash])
-                var low: Int64 = 0
-                var high: Int64 = 0
-                guard
-                    rd_kafka_get_watermark_offsets(client.pointer, topic, partition, &low, &high)
-                        == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0
-                else { continue }
-                Gauge(
-                    label: Self.lagMetric,
-                    dimensions: [("group", groupID), ("topic", topic), ("partition", String(partition))]
-                ).record(Swift.max(0, high - next))
+                if let current = run, current.partition != message.partition || current.topic != message.topic {
+                    offsets["\(current.topic)/\(current.partition)"] = current.next
+                }
+                run = (message.topic, message.partition, message.offset + 1)
+                convert(message, &elements, &errors)
             }
-        }
-
-        /// Takes the records librdkafka has fetched; waits briefly when there are none, and returns
-        /// a clock tick after the tick interval without data.
-        public mutating func read(maximumCount: Int) async throws -> SourceRead<KafkaRecord> {
-            let deadline = ContinuousClock.now + tickInterval
-            var records: [KafkaRecord] = []
-            while true {
-                while records.count < maximumCount, let message = rd_kafka_consumer_poll(client.pointer, 0) {
-                    defer { rd_kafka_message_destroy(message) }
-                    let error = message.pointee.err
-                    if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        if rd_kafka_fatal_error(client.pointer, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                            throw StreamKitError(
-                                code: .sourceFailed,
-                                message: "Kafka consumer failed: \(KafkaHandle.describe(error))"
-                            )
-                        }
-                        continue  // transient (a broker down): librdkafka retries on its own
-                    }
-                    let record = Self.record(message)
-                    offsets["\(record.topic)/\(record.partition)"] = record.offset + 1
-                    records.append(record)
-                }
-                if !records.isEmpty {
-                    reportLag()
-                    return .chunk(SourceChunk(elements: records))
-                }
+            if let run { offsets["\(run.topic)/\(run.partition)"] = run.next }
+            if let fatal {
+                throw StreamKitError(code: .sourceFailed, message: "Kafka consumer failed: \(fatal)")
+            }
+            if !elements.isEmpty || !errors.isEmpty {
+                reportLag()
+                return .chunk(SourceChunk(elements: elements, errors: errors))
+            }
+            if count == 0 {
                 if ContinuousClock.now >= deadline {
                     reportLag()
                     return .tick(.now)
@@ -204,79 +183,58 @@ public struct KafkaSource: Source {
                 try await Task.sleep(for: .milliseconds(2))
             }
         }
+    }
 
-        /// Leaves the consumer group at once, so that the group's other members take the partitions
-        /// over without waiting for a session timeout.
-        public mutating func close() async {
-            client.closeConsumer()
-        }
-
-        /// The next offset of every partition this reader consumed.
-        public var position: SourcePosition? { SourcePosition(offsets) }
-
-        /// Starts each partition at its checkpointed offset when it is assigned.
-        public mutating func seek(to position: SourcePosition) async throws {
-            offsets = position.offsets
-            assignment.state.withLock { $0.restored = position.offsets }
-        }
-
-        /// Commits the checkpoint's offsets to the consumer group, for lag monitoring.
-        public mutating func checkpointCompleted(_ id: Int64, position: SourcePosition?) async throws {
-            // Only the partitions this member owns now, and only when they moved: a commit outside
-            // a settled group assignment fails anyway.
-            let assigned = assignment.state.withLock { $0.assigned }
-            guard let all = position?.offsets, all != lastCommitted else { return }
-            let offsets = all.filter { assigned.contains($0.key) }
-            guard !offsets.isEmpty else { return }
-            lastCommitted = all
-            let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for (key, offset) in offsets {
-                guard let slash = key.lastIndex(of: "/"), let partition = Int32(key[key.index(after: slash)...]) else {
-                    continue
-                }
-                rd_kafka_topic_partition_list_add(list, String(key[..<slash]), partition)?.pointee.offset = offset
+    /// Reports the consumer lag of every partition consumed, at most once a second.
+    mutating func reportLag() {
+        let now = ContinuousClock.now
+        guard !offsets.isEmpty, now - lagReported >= .seconds(1) else { return }
+        lagReported = now
+        for (key, next) in offsets {
+            guard let partition = KafkaPartition(key), let (_, high) = client.cachedWatermarks(partition) else {
+                continue
             }
-            // Asynchronous: a failed commit only delays what monitoring shows; the checkpoint holds.
-            _ = rd_kafka_commit(client.pointer, list, 1)
+            Gauge(
+                label: KafkaSource.Reader.lagMetric,
+                dimensions: [
+                    ("group", groupID), ("topic", partition.topic), ("partition", String(partition.partition)),
+                ]
+            ).record(Swift.max(0, high - next))
         }
+    }
 
-        static func record(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaRecord {
-            let m = message.pointee
-            func bytes(_ pointer: UnsafeMutableRawPointer?, _ count: Int) -> [UInt8]? {
-                guard let pointer else { return nil }
-                return Array(UnsafeRawBufferPointer(start: pointer, count: count))
-            }
-            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-            let milliseconds = rd_kafka_message_timestamp(message, &type)
-            var headers: [KafkaHeader] = []
-            var list: OpaquePointer?
-            if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-                for index in 0..<rd_kafka_header_cnt(list) {
-                    var name: UnsafePointer<CChar>?
-                    var value: UnsafeRawPointer?
-                    var size = 0
-                    if rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                        let name
-                    {
-                        headers.append(
-                            KafkaHeader(
-                                name: String(cString: name),
-                                value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                            )
-                        )
-                    }
-                }
-            }
-            return KafkaRecord(
-                topic: String(cString: rd_kafka_topic_name(m.rkt)),
-                partition: m.partition,
-                offset: m.offset,
-                key: bytes(m.key, m.key_len),
-                value: bytes(m.payload, m.len),
-                headers: headers,
-                timestamp: milliseconds >= 0 ? Timestamp(microseconds: milliseconds * 1000) : nil
-            )
+    func close() {
+        client.closeConsumer()
+    }
+
+    var position: SourcePosition? { SourcePosition(offsets) }
+
+    mutating func seek(to position: SourcePosition) {
+        offsets = position.offsets
+        assignment.state.withLock { $0.restored = position.offsets }
+    }
+
+    /// Commits the checkpoint's offsets of the partitions this member owns now, when they moved: a
+    /// commit outside a settled group assignment fails anyway.
+    mutating func checkpointCompleted(position: SourcePosition?) {
+        let assigned = assignment.state.withLock { $0.assigned }
+        guard let all = position?.offsets, all != lastCommitted else { return }
+        var offsets: [KafkaPartition: Int64] = [:]
+        for (key, offset) in all {
+            if let partition = KafkaPartition(key), assigned.contains(partition) { offsets[partition] = offset }
         }
+        guard !offsets.isEmpty else { return }
+        lastCommitted = all
+        client.commit(offsets)
+    }
+}
+
+extension KafkaPartition {
+    /// The partition that `topic/partition` names.
+    init?(_ key: String) {
+        guard let slash = key.lastIndex(of: "/"), let partition = Int32(key[key.index(after: slash)...]) else {
+            return nil
+        }
+        self.init(topic: String(key[..<slash]), partition: partition)
     }
 }

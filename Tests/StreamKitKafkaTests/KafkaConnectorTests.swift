@@ -79,43 +79,29 @@ import Testing
             input: lines.joined(separator: "\n") + "\n"
         )
 
-        let pipeline = Pipeline("consume", configuration: PipelineConfiguration(workers: 1))
         let kafka = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers)
-        let stream = pipeline.source(
+        let (received, errors) = try await KafkaBatchTests.consume(
             KafkaSource(kafka, topics: ["sensors"], groupID: "readers").decoding(Reading.self),
-            name: "kafka"
+            elements: 200,
+            errors: 1
         )
-        let received = CollectingSink<Reading>()
-        let errors = CollectingSink<ErrorRecord>()
-        stream.sink(received)
-        stream.errors.sink(errors)
-        let run = Task { try await pipeline.run() }
-        try await waitUntil { received.elements.count >= 200 && errors.elements.count >= 1 }
-        pipeline.stop()
-        try await run.value
 
-        #expect(Set(received.elements.map(\.value)) == Set(0..<200))
-        #expect(received.elements.count == 200)
-        #expect(errors.elements.map(\.rawText) == ["not json"])
-        #expect(errors.elements.first?.location?.hasPrefix("sensors/") == true)
-        #expect(errors.elements.first?.origin == "kafka")
+        #expect(Set(received.map(\.value)) == Set(0..<200))
+        #expect(received.count == 200)
+        #expect(errors.map(\.rawText) == ["not json"])
+        #expect(errors.first?.location?.hasPrefix("sensors/") == true)
+        #expect(errors.first?.origin == "kafka")
     }
 
     @Test func consumerLagPerPartitionIsReported() async throws {
         let exporter = PrometheusExporter.bootstrap()
         let cluster = try KafkaMockCluster()
-        try cluster.createTopic("lagging", partitions: 1)
-        _ = try kcat(
-            ["-b", cluster.bootstrapServers, "-P", "-t", "lagging"],
-            input: (0..<50).map(String.init).joined(separator: "\n") + "\n"
-        )
-        let source = KafkaSource(
-            KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
-            topics: ["lagging"],
-            groupID: "lag-test"
-        )
-        var reader = try await source.makeReader(
-            context: SourceContext(name: "kafka", batchSize: 10, tickInterval: .milliseconds(100))
+        var reader = try await KafkaBatchTests.reader(
+            of: cluster,
+            topic: "lagging",
+            numbers: 50,
+            group: "lag-test",
+            batchSize: 10
         )
         func lag() -> Double? {
             exporter.text().split(separator: "\n").first {

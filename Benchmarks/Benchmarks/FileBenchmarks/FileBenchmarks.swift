@@ -25,7 +25,7 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
-        maxDuration: .seconds(120),
+        maxDuration: .seconds(300),
         maxIterations: 9
     )
 

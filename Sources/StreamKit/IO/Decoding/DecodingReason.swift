@@ -1,3 +1,10 @@
+extension ErrorRecord {
+    /// The reason an error record gives for `error`: what was wrong and where in the record
+    /// (`missing field 'dt'`, `column 3 'value': expected a finite number, found 'abc'`), as the
+    /// file sources and decoding sources say it. For connectors that decode in place.
+    public static func reason(for error: any Error) -> String { describe(error) }
+}
+
 /// A short reason for a decoding failure: what was wrong, and where in the record.
 func describe(_ error: any Error) -> String {
     guard let error = error as? DecodingError else { return "\(error)" }
