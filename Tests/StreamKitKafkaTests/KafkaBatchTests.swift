@@ -168,8 +168,13 @@ import Testing
         try await firstRun.value
 
         let all = firstReceived.elements + secondReceived.elements
-        #expect(all.count == end, "no record twice")
         #expect(Set(all) == Set(0..<end), "no record lost")
+        // Records the first member checkpointed are never read again. A plain KafkaSource moves
+        // offsets only: records it read after its last checkpoint before the rebalance (the ones
+        // produced while the group rebalanced) may be read again by the new owner, at least once.
+        var seen = Set<Int>()
+        let twice = all.filter { !seen.insert($0).inserted }
+        #expect(twice.allSatisfy { $0 >= 4000 }, "no checkpointed record twice")
         #expect(secondReceived.elements.allSatisfy { $0 >= 4000 })
         #expect(!secondReceived.elements.isEmpty, "the second member got partitions")
     }
