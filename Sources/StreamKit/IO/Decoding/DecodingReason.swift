@@ -7,6 +7,7 @@ extension ErrorRecord {
 
 /// A short reason for a decoding failure: what was wrong, and where in the record.
 func describe(_ error: any Error) -> String {
+    if let error = error as? CSVFieldError { return error.description }
     guard let error = error as? DecodingError else { return "\(error)" }
     func path(_ context: DecodingError.Context) -> String {
         let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")

@@ -20,7 +20,8 @@ public struct CSVFieldError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// For example: `column 3 'value': expected a finite number, found 'abc'`.
     public var description: String {
-        let shown = found.count > 60 ? "\(found.prefix(60))…" : found
-        return "column \(column) '\(name)': expected \(expected), found '\(shown)'"
+        // Concatenation, not interpolation: a file with many bad rows builds one of these per row.
+        let shown = found.utf8.count > 60 ? String(found.prefix(60)) + "…" : found
+        return "column " + String(column) + " '" + name + "': expected " + expected + ", found '" + shown + "'"
     }
 }
