@@ -188,10 +188,13 @@ struct ErrorOutput {
     var count: Int { counter.count }
 
     func emit(_ records: [ErrorRecord]) async throws {
+        let before = counter.count
         counter.count += records.count
         errorsCounter.increment(by: Int64(records.count))
         if downstream.isEmpty {
-            for record in records where counter.count <= 10 || counter.count % 1000 == 0 {
+            // The first ten, then every thousandth, counted record by record: a batch of bad records
+            // logs at most a few lines.
+            for (index, record) in records.enumerated() where before + index < 10 || (before + index + 1) % 1000 == 0 {
                 context.configuration.logger.warning(
                     "rejected record (no error sink is attached: add one with .errors.sink(...))",
                     metadata: ["pipeline": "\(context.pipelineName)", "operator": "\(origin)", "record": "\(record)"]
