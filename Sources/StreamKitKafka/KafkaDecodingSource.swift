@@ -1,6 +1,15 @@
 import StreamKit
 
 extension KafkaSource {
+    /// A source of the record values, JSON, decoded into `T` in place from librdkafka's buffers, by
+    /// StreamKit's decoders: ``StreamKit/FlatJSONDecoder``, and `JSONDecoder` once `T` turns out to
+    /// read nested objects or arrays (see ``StreamKit/JSONRecordDecoder``). A value that does not
+    /// decode goes to the error output with `topic/partition@offset`, the reason and the bytes.
+    public func decoding<T: Decodable & Sendable>(_ type: T.Type) -> KafkaDecodingSource<T> {
+        let decoder = JSONRecordDecoder<T>()
+        return KafkaDecodingSource(source: self) { value in try decoder.decode(value) }
+    }
+
     /// A source of the record values decoded into `T` with StreamKit's ``StreamKit/FlatJSONDecoder``,
     /// straight from librdkafka's buffers: no ``KafkaRecord`` and no copy of the value is made for a
     /// value that decodes. A value that does not decode goes to the error output with
@@ -11,8 +20,8 @@ extension KafkaSource {
     ///     KafkaSource(kafka, topics: ["sensors"], groupID: "iot").decoding(Reading.self, decoder: FlatJSONDecoder()))
     /// ```
     ///
-    /// Values with nested objects or arrays in the fields that `T` decodes need `JSONDecoder`:
-    /// pass one (or nothing) as `decoder` for them.
+    /// Values with nested objects or arrays in the fields that `T` decodes need `JSONDecoder`: use
+    /// ``decoding(_:)``, which falls back to it.
     @inlinable
     public func decoding<T: Decodable & Sendable>(
         _ type: T.Type,

@@ -6,10 +6,10 @@ import Synchronization
 ///
 /// Copies of one pipeline in one group share the topics' partitions: that is how a StreamKit
 /// pipeline grows beyond one process. Each element is a ``KafkaRecord`` with key, value, headers,
-/// partition, offset and timestamp; `decoding(_:decoder:)` decodes the values, and a value that
+/// partition, offset and timestamp; `decoding(_:)` decodes JSON values straight from librdkafka's
+/// buffers, without a ``KafkaRecord`` in between (see ``KafkaDecodingSource``), and a value that
 /// does not decode goes to the error output with `topic/partition@offset`, the reason and the
-/// bytes. With a ``StreamKit/FlatJSONDecoder`` the values are decoded straight from librdkafka's
-/// buffers, without a ``KafkaRecord`` in between (see ``KafkaDecodingSource``).
+/// bytes.
 ///
 /// Records are taken from librdkafka a batch at a time (one batch consume of the consumer queue,
 /// up to the pipeline's batch size per read), without waiting on the pipeline's

@@ -3,7 +3,7 @@ import StreamKit
 extension MQTTSource {
     /// A source of the payloads decoded into `T` with StreamKit's ``FlatJSONDecoder``, the fast
     /// path for small flat JSON objects (an order of magnitude faster than `JSONDecoder` on
-    /// typical IoT readings); a payload that does not decode goes to the error output with the
+    /// typical IoT readings), without the fallback of `decoding(_:)`; a payload that does not decode goes to the error output with the
     /// topic, the reason and the raw bytes.
     ///
     /// ```swift
@@ -12,7 +12,8 @@ extension MQTTSource {
     /// ```
     ///
     /// Payloads with nested objects or arrays in the fields that `T` decodes need `JSONDecoder`:
-    /// pass one (or nothing) as `decoder` for them.
+    /// use `decoding(_:)`, which decodes with this decoder and falls back to `JSONDecoder` once a
+    /// payload needs it, or pass a `JSONDecoder` as `decoder`.
     /// - Parameters:
     ///   - type: The type of the payloads.
     ///   - decoder: The decoder.

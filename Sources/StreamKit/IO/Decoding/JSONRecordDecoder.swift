@@ -7,15 +7,21 @@ import Synchronization
 ///
 /// Both decoders are equally strict about the JSON itself (UTF-8, the number grammar, finite
 /// numbers), so a record is accepted or rejected the same way whichever decodes it. Records that
-/// are arrays go to `JSONDecoder`.
-final class JSONRecordDecoder<Element: Decodable>: Sendable {
+/// are arrays go to `JSONDecoder`. ``JSONLinesSource`` and `decoding(_:)` on sources of
+/// ``RawRecord`` use it; connectors that decode in place (Kafka) call it on their buffers.
+public final class JSONRecordDecoder<Element: Decodable>: Sendable {
     private let flat = FlatJSONDecoder()
+    private let nestedDecoder = JSONDecoder()
     /// Set once a record needed `JSONDecoder`: the type has nested values, and every later record
     /// goes straight to it.
     private let nested = Atomic(false)
 
+    /// Creates a decoder for `Element`.
+    public init() {}
+
     /// Decodes one record.
-    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Element {
+    /// - Throws: `DecodingError`, as `JSONDecoder` throws it.
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Element {
         if !nested.load(ordering: .relaxed) && bytes.first(where: { $0 != 0x20 && $0 != 0x09 }) != UInt8(ascii: "[") {
             do {
                 return try flat.decode(Element.self, from: bytes)
@@ -23,6 +29,6 @@ final class JSONRecordDecoder<Element: Decodable>: Sendable {
                 nested.store(true, ordering: .relaxed)
             }
         }
-        return try JSONDecoder().decode(Element.self, from: Data(bytes))
+        return try nestedDecoder.decode(Element.self, from: Data(bytes))
     }
 }
